@@ -1,0 +1,4 @@
+// WandDaemon: see ../shared/design/ARCHITECTURE.md for what this module owns.
+public enum WandDaemonInfo {
+    public static let moduleName = "WandDaemon"
+}

@@ -1,0 +1,4 @@
+// WandEngine: see ../shared/design/ARCHITECTURE.md for what this module owns.
+public enum WandEngineInfo {
+    public static let moduleName = "WandEngine"
+}

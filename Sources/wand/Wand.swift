@@ -1,0 +1,11 @@
+import ArgumentParser
+
+@main
+struct Wand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wand",
+        abstract: "Turns files dropped into folders into videos made by the Wan2.2 model family.",
+        version: "0.1.0",
+        subcommands: []
+    )
+}

@@ -1,0 +1,8 @@
+import XCTest
+@testable import WandMedia
+
+final class WandMediaSmokeTests: XCTestCase {
+    func testModuleLinks() {
+        XCTAssertEqual(WandMediaInfo.moduleName, "WandMedia")
+    }
+}

@@ -1,0 +1,8 @@
+import XCTest
+@testable import WandModels
+
+final class WandModelsSmokeTests: XCTestCase {
+    func testModuleLinks() {
+        XCTAssertEqual(WandModelsInfo.moduleName, "WandModels")
+    }
+}
