@@ -31,11 +31,13 @@ public final class ShardedSafetensors: Sendable {
             if !shardOrder.contains(shard) { shardOrder.append(shard) }
             expected[tensor] = shard
         }
+        for shard in shardOrder where !PathUtil.isRegularFile(PathUtil.join(directory, shard)) {
+            throw WeightError(path: indexPath, .missingShard(shard))
+        }
         var files: [SafetensorsFile] = []
         var tensors: [WeightTensor] = []
         for shard in shardOrder {
             let shardPath = PathUtil.join(directory, shard)
-            guard PathUtil.isRegularFile(shardPath) else { throw WeightError(path: indexPath, .missingShard(shard)) }
             let file = try SafetensorsFile(path: shardPath)
             for t in file.weights.tensors where expected[t.name] != shard {
                 throw WeightError(path: shardPath, tensor: t.name,
