@@ -175,7 +175,7 @@ raw = {
     # NEWOBJ (instantiate a class) even for an allowed name
     "gadget_newobj.pkl": b"\x80\x02ccollections\nOrderedDict\n)\x81.",
     # INST opcode (protocol 0 object creation)
-    "gadget_inst.pkl": b"(S'echo pwned'\nios\nsystem\n.",
+    "gadget_inst.pkl": b"(X\x0a\x00\x00\x00echo pwnedios\nsystem\n.",
     # EXT1: global through the copyreg extension registry
     "gadget_ext1.pkl": b"\x80\x02\x82\x01.",
     # _rebuild_tensor_v2 with a string instead of a storage
