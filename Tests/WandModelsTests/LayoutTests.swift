@@ -75,3 +75,19 @@ final class LayoutTests: XCTestCase {
         XCTAssertEqual(official.parameterCount, weights.parameterCount)
     }
 }
+
+final class WeightFolderTests: XCTestCase {
+    func testFolderScanUsesIndexesAndReportsRefusals() throws {
+        let contents = try WeightFolder.open(Fixtures.weights("sharded"))
+        XCTAssertEqual(contents.groups.map { ($0.path as NSString).lastPathComponent }, ["diffusion_pytorch_model.safetensors.index.json"])
+        XCTAssertEqual(contents.groups.first?.config?["model_type"], .string("i2v"))
+        XCTAssertEqual(contents.failures.count, 2) // lying.index.json and missing_shard.index.json
+        XCTAssertThrowsError(try WeightFolder.open(Fixtures.weights("hostile_eval.pth")))
+    }
+
+    func testTiedUMT5EmbeddingCountedOnce() throws {
+        let hf = try WeightFolder.open(Fixtures.weights("umt5_hf.safetensors")).groups[0]
+        let official = try WeightFolder.open(Fixtures.weights("umt5_official.pth")).groups[0]
+        XCTAssertEqual(hf.verdict.parameterCount, official.verdict.parameterCount)
+    }
+}

@@ -65,9 +65,12 @@ public enum ModelDetector {
         var scaleCount = 0
         var parameters = 0
         var hasFP8 = false
+        // HF umT5 files store the tied embedding twice (`shared` and `encoder.embed_tokens`); count it once.
+        let tiedEmbedding = tensors.contains { $0.name == "shared.weight" }
         for t in tensors {
             let name = prefixed && t.name.hasPrefix(prefix) ? String(t.name.dropFirst(prefix.count)) : t.name
             if KeyMapper.isScaleTensor(name) { scaleCount += 1; continue }
+            if tiedEmbedding && name == "encoder.embed_tokens.weight" { shapes[name] = t.shape; continue }
             shapes[name] = t.shape
             parameters += t.shape.reduce(1, *)
             if t.dtype == .fp8e4m3 || t.dtype == .fp8e5m2 { hasFP8 = true }
