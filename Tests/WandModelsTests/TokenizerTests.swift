@@ -69,4 +69,37 @@ final class TokenizerTests: XCTestCase {
         XCTAssertEqual(model.pieces[2].type, .unknown)
         XCTAssertThrowsError(try SentencePieceModel(path: Fixtures.weights("views.pth")))
     }
+
+    func testTokenizerJSONMatchesTransformersFast() throws {
+        let tokenizer = try UnigramTokenizer(tokenizerJSONPath: Fixtures.tokenizer("spiece.tokenizer.json"))
+        let sp = try XCTUnwrap(Self.expected.sentencepiece["spiece.model"])
+        let differs = try XCTUnwrap(Self.expected.fastDiffers["spiece.model"])
+        XCTAssertEqual(differs.count, 2) // the prompts "<unk>" and "</s>": transformers matches special tokens in text
+        var mismatches = 0
+        for (i, prompt) in Self.expected.prompts.enumerated() {
+            let want = differs[i] ?? (sp[i] + [1])
+            let got = tokenizer.encodeWithEOS(prompt)
+            if got != want {
+                mismatches += 1
+                if mismatches <= 5 { XCTFail("\(prompt.debugDescription.prefix(120))\n got \(got.prefix(40))\nwant \(want.prefix(40))") }
+            }
+        }
+        XCTAssertEqual(mismatches, 0)
+    }
+
+    func testUMT5PaddingAndTruncation() throws {
+        let tokenizer = try UnigramTokenizer(tokenizerJSONPath: Fixtures.tokenizer("spiece.tokenizer.json"))
+        for (clean, want) in zip(Self.expected.clean, Self.expected.fastCleaned512) {
+            let (ids, count) = tokenizer.encodeForUMT5(clean)
+            XCTAssertEqual(ids, want, clean)
+            XCTAssertEqual(count, want.firstIndex(of: 1).map { $0 + 1 })
+        }
+        // A very long prompt keeps its first 511 ids and ends with EOS, as truncation=True does.
+        let sp = try XCTUnwrap(Self.expected.sentencepiece["spiece.model"])
+        let longest = sp.indices.max { sp[$0].count < sp[$1].count }!
+        XCTAssertGreaterThan(sp[longest].count, 512)
+        let (ids, count) = tokenizer.encodeForUMT5(Self.expected.prompts[longest])
+        XCTAssertEqual(count, 512)
+        XCTAssertEqual(ids, Array(sp[longest].prefix(511)) + [1])
+    }
 }
