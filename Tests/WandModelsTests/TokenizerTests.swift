@@ -102,4 +102,24 @@ final class TokenizerTests: XCTestCase {
         XCTAssertEqual(count, 512)
         XCTAssertEqual(ids, Array(sp[longest].prefix(511)) + [1])
     }
+
+    /// Wan's cleaning (ftfy.fix_text + html.unescape x2 + whitespace collapse), compared scalar by
+    /// scalar (not with String ==, which is canonical equivalence) with the Python output.
+    func testWanPromptCleaningMatchesReference() {
+        var mismatches = 0
+        for (prompt, want) in zip(Self.expected.prompts, Self.expected.clean) {
+            let got = WanPromptCleaner.clean(prompt)
+            if Array(got.unicodeScalars) != Array(want.unicodeScalars) {
+                mismatches += 1
+                if mismatches <= 5 { XCTFail("\(prompt.debugDescription.prefix(100))\n got \(got.debugDescription.prefix(100))\nwant \(want.debugDescription.prefix(100))") }
+            }
+        }
+        XCTAssertEqual(mismatches, 0)
+    }
+
+    func testHTMLUnescapeFollowsPython() {
+        XCTAssertEqual(WanPromptCleaner.htmlUnescape("&amp;amp; &lt;b&gt; &notit; &#x41;&#65 &#128; &#xD800; &#99999999; &bogus;"),
+                       "&amp; <b> ¬it; AA € \u{FFFD} \u{FFFD} &bogus;")
+        XCTAssertEqual(WanPromptCleaner.clean("  “Hello”\r\n\tﬁne  &amp;amp;  ＡＢＣ \u{1B}[31mred\u{1B}[0m "), "\"Hello\" fine & ABC red")
+    }
 }
