@@ -170,7 +170,7 @@ def main():
         pipe.vae.decode = spy
         g = torch.Generator("cpu").manual_seed(seed)
         args = dict(prompt=prompt, negative_prompt=negative, num_inference_steps=steps,
-                    generator=g, output_type="np", max_sequence_length=16, **extra)
+                    generator=g, output_type="np", max_sequence_length=512, **extra)
         with torch.no_grad():
             frames = pipe(**args).frames[0]
         pipe.vae.decode = orig_decode
@@ -249,7 +249,7 @@ def main():
 
     with open(os.path.join(OUT, "cases.json"), "w") as f:
         json.dump({"generator": "Tools/reference/pipeline_fixtures.py", "torch": torch.__version__,
-                   "prompt": prompt, "negative_prompt": negative, "max_sequence_length": 16, "cases": cases}, f, indent=1)
+                   "prompt": prompt, "negative_prompt": negative, "max_sequence_length": 512, "cases": cases}, f, indent=1)
 
 
 main()
