@@ -1,0 +1,56 @@
+import WandTensor
+
+/// The tensors of one network under their official names, checked against the network's shape
+/// table, still in their stored dtype inside the mapped file(s). Nothing is copied at load;
+/// `stored` hands a GEMM the mapped bytes (widened panel by panel), `widened` converts a small
+/// tensor (bias, norm weight, modulation table) to f32 when it is used.
+public struct ModelWeights: Sendable {
+    public let path: String
+    private let byName: [String: WeightTensor]
+
+    /// `rename` maps a stored key to its official name, or nil for keys that are not weights
+    /// (which are then refused unless `ignore` says they may be skipped).
+    public init(_ weights: WeightSet, path: String, expected: [(name: String, shape: [Int])],
+                rename: (String) -> String?, ignore: (String) -> Bool = { _ in false }) throws(ModelError) {
+        var byName = [String: WeightTensor]()
+        for tensor in weights.tensors {
+            guard let official = rename(tensor.name) else {
+                if ignore(tensor.name) { continue }
+                throw .unexpectedWeight(path: path, tensor: tensor.name)
+            }
+            // Tied copies (umT5's shared/embed_tokens) map to one name; keep the first.
+            if byName[official] == nil { byName[official] = tensor }
+        }
+        let expectedNames = Set(expected.map(\.name))
+        for (name, shape) in expected {
+            guard let t = byName[name] else { throw .missingWeight(path: path, tensor: name) }
+            guard t.shape == shape else {
+                throw .weightShape(path: path, tensor: t.name, expected: shape, actual: t.shape)
+            }
+            guard t.dtype == .f32 || t.dtype == .bf16 || t.dtype == .f16 else {
+                throw .unsupported(path: path, detail: "tensor \"\(t.name)\" stored as \(t.dtype.rawValue)")
+            }
+        }
+        if let extra = byName.keys.sorted().first(where: { !expectedNames.contains($0) }) {
+            throw .unexpectedWeight(path: path, tensor: byName[extra]!.name)
+        }
+        self.path = path
+        self.byName = byName
+    }
+
+    func tensor(_ name: String) -> WeightTensor {
+        // init checked every expected name; a miss here is a programming error in the model code.
+        guard let t = byName[name] else { preconditionFailure("\(path): no tensor \(name)") }
+        return t
+    }
+
+    /// The mapped bytes, optionally viewed with another shape of the same element count.
+    public func stored(_ name: String, shape: [Int]? = nil) -> StoredTensor {
+        let t = tensor(name)
+        return StoredTensor(dtype: t.dtype, shape: shape ?? t.shape, bytes: t.bytes.baseAddress!, owner: t.file)
+    }
+
+    public func widened(_ name: String) throws -> Tensor { try stored(name).toTensor() }
+
+    public var dtypes: Set<DType> { Set(byName.values.map(\.dtype)) }
+}
