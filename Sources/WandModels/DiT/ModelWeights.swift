@@ -54,3 +54,16 @@ public struct ModelWeights: Sendable {
 
     public var dtypes: Set<DType> { Set(byName.values.map(\.dtype)) }
 }
+
+/// Parses a config.json; errors name the file (and line/column for JSON syntax).
+func readConfigJSON(_ path: String) throws(ModelError) -> JSONValue {
+    do {
+        let file = try MappedFile(path: path)
+        // The mapping must outlive the parse; Swift may release `file` right after `.all`.
+        return try withExtendedLifetime(file) { () throws(JSONError) -> JSONValue in try JSONParser.parse(file.all) }
+    } catch let error as JSONError {
+        throw .badConfig(path: path, key: "", detail: error.description)
+    } catch {
+        throw .badConfig(path: path, key: "", detail: "\(error)")
+    }
+}

@@ -126,16 +126,7 @@ public struct WanDiTConfig: Sendable, Equatable {
     }
 
     public init(configFile path: String) throws(ModelError) {
-        let json: JSONValue
-        do {
-            let file = try MappedFile(path: path)
-            json = try JSONParser.parse(file.all)
-        } catch let error as JSONError {
-            throw .badConfig(path: path, key: "", detail: error.description)
-        } catch {
-            throw .badConfig(path: path, key: "", detail: "\(error)")
-        }
-        try self.init(json: json, path: path)
+        try self.init(json: try readConfigJSON(path), path: path)
     }
 
     /// Every parameter tensor in official names with its shape (spec §2.10), in checkpoint order.
