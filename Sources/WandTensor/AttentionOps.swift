@@ -1,6 +1,9 @@
 extension CPUBackend {
-    static let attentionQueryBlock = 128
-    static let attentionKeyBlock = 512
+    /// Tile sizes: 512 queries × 1024 keys keeps both GEMMs of a tile (512×1024×128 and
+    /// 512×128×1024) in OpenBLAS's efficient range; the query tile shrinks when there would be too
+    /// few tiles to keep every thread busy.
+    static let attentionQueryBlock = 512
+    static let attentionKeyBlock = 1024
 
     /// Flash-attention style: for each (head, block of queries) walk the keys in blocks, keep the
     /// running row max `m`, row sum `l` and unnormalized output `O`, rescaling O when the max
@@ -18,7 +21,9 @@ extension CPUBackend {
         let q = q.contiguous(), k = k.contiguous(), v = v.contiguous(), bias = bias?.contiguous()
         let out = Tensor(uninitialized: q.shape)
         let s = scale ?? 1 / Float(d).squareRoot()
-        let bq = Self.attentionQueryBlock, bk = Swift.min(Self.attentionKeyBlock, lk)
+        var bq = Self.attentionQueryBlock
+        while bq > 32 && heads * ((lq + bq - 1) / bq) < 4 * threads { bq /= 2 }
+        let bk = Swift.min(Self.attentionKeyBlock, lk)
         let qBlocks = (lq + bq - 1) / bq
         let ld = heads * d
         let qp = q.data, kp = k.data, vp = v.data, op = out.data, bp = bias?.data
@@ -48,13 +53,16 @@ extension CPUBackend {
                                 for j in 0..<cols { row[j] += brow[j] }
                             }
                             var m = rowMax[r]
-                            for j in 0..<cols { m = Swift.max(m, row[j]) }
+                            var mv8 = F8(repeating: m), jm = 0
+                            while jm + 8 <= cols { mv8 = pointwiseMax(mv8, load8(row + jm)); jm += 8 }
+                            m = mv8.max()
+                            while jm < cols { m = Swift.max(m, row[jm]); jm += 1 }
                             let correction = rowMax[r] == -.infinity ? 0 : expScalar(rowMax[r] - m)
                             rowMax[r] = m
                             var sumV = F8(), j = 0
                             let mv = F8(repeating: m)
                             while j + 8 <= cols {
-                                let e = exp8(load8(row + j) - mv)
+                                let e = expNonPositive8(load8(row + j) - mv)
                                 store8(e, row + j)
                                 sumV += e
                                 j += 8

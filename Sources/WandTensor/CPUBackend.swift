@@ -101,3 +101,12 @@ public struct CPUBackend: ComputeBackend {
         for r in 0..<rows { (out + r * outFeatures).update(from: b.data, count: outFeatures) }
     }
 }
+
+extension CPUBackend {
+    /// Plain cblas_sgemm, row-major C[m,n] = A[m,k]·B[n,k]ᵀ, exposed so `wand bench ops` can
+    /// measure OpenBLAS's own speed next to `linear`.
+    public static func referenceSGEMM(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                                      c: UnsafeMutablePointer<Float>) {
+        sgemm(transB: true, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: k, c: c, ldc: n)
+    }
+}

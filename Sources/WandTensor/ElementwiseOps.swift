@@ -109,7 +109,7 @@ func softmaxRow(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>,
     var acc = F8()
     let mv = F8(repeating: m)
     while i + 8 <= n {
-        let e = exp8(load8(src + i) - mv)
+        let e = expNonPositive8(load8(src + i) - mv)
         store8(e, dst + i)
         acc += e
         i += 8

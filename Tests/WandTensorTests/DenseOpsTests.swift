@@ -51,3 +51,27 @@ final class DenseOpsTests: XCTestCase {
         XCTAssertThrowsError(try backend.add(a, try Tensor(shape: [2], values: [1, 2])))
     }
 }
+
+final class TensorOpsTests: XCTestCase {
+    let backend = CPUBackend(threads: 2)
+
+    func testSubAffineClampGather() throws {
+        let a = try Tensor(shape: [2, 3], values: [1, -2, 3, -4, 5, -6])
+        XCTAssertEqual(try backend.sub(a, Tensor(shape: [3], values: [1, 1, 1])).array, [0, -3, 2, -5, 4, -7])
+        XCTAssertEqual(backend.affine(a, scale: 2, shift: 1).array, [3, -3, 7, -7, 11, -11])
+        let big = Tensor(filled: 7, shape: [19])
+        XCTAssertEqual(backend.clamp(big, lower: -1, upper: 1).array, [Float](repeating: 1, count: 19))
+        XCTAssertEqual(try a.gatherRows([1, 0, 1]).array, [-4, 5, -6, 1, -2, 3, -4, 5, -6])
+        XCTAssertThrowsError(try a.gatherRows([2]))
+    }
+
+    func testViewsAndReshape() throws {
+        let t = try Tensor(shape: [2, 3, 4], values: (0..<24).map(Float.init))
+        let p = try t.permuted([2, 0, 1])
+        XCTAssertEqual(p.shape, [4, 2, 3])
+        XCTAssertEqual(p[1, 1, 2], t[1, 2, 1])
+        XCTAssertEqual(try p.reshaped([4, -1]).shape, [4, 6])
+        XCTAssertThrowsError(try t.reshaped([5, -1]))
+        XCTAssertThrowsError(try t.sliced(dim: 1, 0..<4))
+    }
+}

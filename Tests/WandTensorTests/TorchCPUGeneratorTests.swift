@@ -35,3 +35,15 @@ final class TorchCPUGeneratorTests: XCTestCase {
         XCTAssertEqual(mt.next(), 3_499_211_612)
     }
 }
+
+final class TorchCPUGeneratorLargeTests: XCTestCase {
+    func testLargeDrawMatchesTorchOnSampledElements() throws {
+        let expected = try Fixture("randn").tensor("big_2026_every101").array
+        var g = TorchCPUGenerator(seed: 2026)
+        let all = g.randn([48, 5, 44, 80]).array
+        let sampled = stride(from: 0, to: all.count, by: 101).map { all[$0] }
+        XCTAssertEqual(sampled.count, expected.count)
+        let mismatches = zip(sampled, expected).filter { $0.bitPattern != $1.bitPattern }.count
+        XCTAssertEqual(mismatches, 0, "\(mismatches) of \(expected.count) sampled elements differ")
+    }
+}

@@ -59,6 +59,11 @@ def randn():
     a = torch.randn(3)
     b = torch.randn(20)
     out["seq5_a"], out["seq5_b"] = a, b
+    # A large draw (TI2V-5B latent channels x 5 frames at 704x1280/16) checked at every 101st
+    # element: exercises the vectorized log/sincos path on ~845k inputs.
+    torch.manual_seed(2026)
+    big = torch.randn(48, 5, 44, 80)
+    out["big_2026_every101"] = big.flatten()[::101]
     save("randn", out)
 
 
