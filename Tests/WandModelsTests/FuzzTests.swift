@@ -119,3 +119,32 @@ final class FuzzTests: XCTestCase {
         }
     }
 }
+
+final class TokenizerFuzzTests: XCTestCase {
+    /// Mutated spiece.model files either load (and then encode without crashing) or throw TokenizerError.
+    func testModelProtoParserNeverCrashes() throws {
+        let seed = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Fixtures.tokenizer("spiece_byte_fallback.model"))))
+        var rng = SplitMix64(state: 1234)
+        var loaded = 0
+        for i in 0..<150 {
+            var b = seed
+            switch i % 3 {
+            case 0: for _ in 0..<4 { b[Int(rng.next() % UInt64(b.count))] ^= UInt8(1 << (rng.next() % 8)) }
+            case 1: b = Array(b.prefix(Int(rng.next() % UInt64(b.count))))
+            default:
+                // Hit the charsmap trie specifically (it sits near the end of the file).
+                let at = b.count - 1 - Int(rng.next() % 200_000)
+                b[at] = UInt8(truncatingIfNeeded: rng.next())
+            }
+            do {
+                let model = try SentencePieceModel(bytes: b, path: "fuzz")
+                let tokenizer = try UnigramTokenizer(model: model, path: "fuzz")
+                _ = tokenizer.encode("Fuzz テスト 测试 😀 \u{3000} ｘ")
+                loaded += 1
+            } catch {
+                XCTAssertEqual(error.path, "fuzz")
+            }
+        }
+        XCTAssertGreaterThan(loaded, 0)
+    }
+}
