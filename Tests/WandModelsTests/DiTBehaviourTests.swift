@@ -63,4 +63,22 @@ final class DiTComfyLayoutTests: XCTestCase {
                                     conditioning: try ReferenceFixtures.tensor(io, "y"))
         XCTAssertLessThanOrEqual(ReferenceFixtures.relativeError(out, try ReferenceFixtures.tensor(io, "out")), 1e-4)
     }
+
+    /// fp8_e4m3fn weights with `X.scale_weight` scalars and a `scaled_fp8` marker; the reference
+    /// ran on the dequantized weights.
+    func testFP8ScaledFileMatchesReference() throws {
+        let name = "comfy_fp8_d32_h1"
+        let path = ReferenceFixtures.dit("\(name).comfy.safetensors")
+        let config = try WanDiTConfig(configFile: ReferenceFixtures.dit("\(name).official.config.json"))
+        let model = try WanDiT(config: config, weights: try SafetensorsFile(path: path).weights, path: path,
+                               backend: CPUBackend(threads: 2))
+        XCTAssertEqual(model.weights.scales.count, 16)
+        XCTAssertTrue(model.weights.dtypes.contains(.fp8e4m3))
+        let io = try SafetensorsFile(path: ReferenceFixtures.dit("\(name).io.safetensors"))
+        let out = try model.forward(latent: try ReferenceFixtures.tensor(io, "x"), timesteps: .scalar(400),
+                                    text: try model.prepareText(try ReferenceFixtures.tensor(io, "context")))
+        let err = ReferenceFixtures.relativeError(out, try ReferenceFixtures.tensor(io, "out"))
+        print("DiT parity \(name) ComfyUI fp8-scaled: rel \(err)")
+        XCTAssertLessThanOrEqual(err, 1e-4)
+    }
 }

@@ -176,11 +176,50 @@ def build(name, kw, grid, tkind, real_len, seed):
     save_file({k: v.contiguous() for k, v in io.items()}, os.path.join(OUT, f"{name}.io.safetensors"))
 
 
+def build_comfy_fp8(seed):
+    """ComfyUI fp8-scaled single file (spec §9.3): every 2-D Linear weight stored as float8_e4m3fn
+    with a float32 scalar `X.scale_weight` (w = fp8 * scale), a `scaled_fp8` marker, names under
+    `model.diffusion_model.`. The reference runs on the dequantized weights."""
+    name = "comfy_fp8_d32_h1"
+    kw = dict(model_type="t2v", dim=32, ffn_dim=64, num_heads=1, num_layers=1, in_dim=16, out_dim=16,
+              text_dim=16, text_len=8, freq_dim=64)
+    gen = torch.Generator().manual_seed(seed)
+    model = wan_model.WanModel(**kw).eval()
+    randomize(model, gen)
+    stored = {}
+    with torch.no_grad():
+        for key, p in model.named_parameters():
+            if p.ndim == 2:
+                scale = p.abs().max() / 448.0
+                q = (p / scale).to(torch.float8_e4m3fn)
+                p.copy_(q.float() * scale)
+                stored[key] = q
+                stored[key[:-len("weight")] + "scale_weight"] = scale.reshape(()).float()
+            else:
+                stored[key] = p.detach().clone()
+    F, H, W = 3, 4, 6
+    x = torch.randn(16, F, H, W, generator=gen)
+    context = torch.randn(5, 16, generator=gen)
+    with torch.no_grad():
+        out = model([x], t=torch.tensor([400.0]), context=[context], seq_len=F * (H // 2) * (W // 2))[0]
+    sd = {"model.diffusion_model." + k: v.contiguous() for k, v in stored.items()}
+    sd["scaled_fp8"] = torch.zeros(2, dtype=torch.float8_e4m3fn)
+    save_file(sd, os.path.join(OUT, f"{name}.comfy.safetensors"))
+    cfg = {"_class_name": "WanModel", "_diffusers_version": "0.33.0", "eps": 1e-6}
+    cfg.update(kw)
+    with open(os.path.join(OUT, f"{name}.official.config.json"), "w") as f:
+        json.dump(cfg, f, indent=2, sort_keys=True)
+    save_file({"x": x, "t": torch.tensor([400.0]), "context": context, "out": out.contiguous()},
+              os.path.join(OUT, f"{name}.io.safetensors"))
+    print(f"{name}: fp8-scaled, |out|rms={out.pow(2).mean().sqrt():.3f}")
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     torch.set_num_threads(2)
     for i, (name, kw, grid, tkind, real_len) in enumerate(CONFIGS):
         build(name, kw, grid, tkind, real_len, seed=1000 + i)
+    build_comfy_fp8(seed=2000)
     total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT))
     print(f"total {total / 1e6:.2f} MB")
 

@@ -28,12 +28,13 @@ public final class WanDiT: Sendable {
     /// files are refused (their per-tensor scales are not applied yet).
     public init(config: WanDiTConfig, weights: WeightSet, path: String, backend: CPUBackend) throws(ModelError) {
         let names = weights.names
-        if names.contains(where: KeyMapper.isScaleTensor) {
-            throw .unsupported(path: path, detail: "fp8-scaled weights (scale tensors are not applied yet)")
-        }
         let isDiffusers = names.contains { $0.hasPrefix("condition_embedder.") || $0 == "proj_out.weight" }
+        // ComfyUI fp8-scaled files: `X.scale_weight` multiplies `X.weight`; `scaled_fp8` and
+        // `X.scale_input` (activation scales for fp8 matmuls) are not needed for an f32 forward.
         self.weights = try ModelWeights(weights, path: path, expected: config.parameterShapes, rename: { name in
             isDiffusers ? KeyMapper.ditDiffusersToOfficial(name) : KeyMapper.ditComfyToOfficial(name)
+        }, ignore: { name in
+            KeyMapper.isScaleTensor(name.hasPrefix(KeyMapper.comfyPrefix) ? String(name.dropFirst(KeyMapper.comfyPrefix.count)) : name)
         })
         self.config = config
         self.backend = backend
@@ -98,9 +99,8 @@ public final class WanDiT: Sendable {
         let e0 = try linear(backend.silu(e), "time_projection.1")  // [U, 6d]
 
         // Patch embedding as a GEMM over gathered 2x2 patches.
-        var x = try backend.linear(DiTKernels.patchify(x5),
-                                   weight: weights.stored("patch_embedding.weight", shape: [c.dim, c.inDim * 4]),
-                                   bias: try weights.widened("patch_embedding.bias"))
+        var x = try weights.linear(backend, DiTKernels.patchify(x5), weight: "patch_embedding.weight",
+                                   bias: "patch_embedding.bias", weightShape: [c.dim, c.inDim * 4])
 
         for n in 0..<c.numLayers {
             x = try block(n, x, e0: e0, index: index, text: text, grid: (frames, gh, gw))
@@ -177,6 +177,6 @@ public final class WanDiT: Sendable {
 
     /// `x · Wᵀ + b` for the official Linear named `prefix` (weight used in its stored dtype).
     func linear(_ x: Tensor, _ prefix: String) throws -> Tensor {
-        try backend.linear(x, weight: weights.stored(prefix + ".weight"), bias: try weights.widened(prefix + ".bias"))
+        try weights.linear(backend, x, weight: prefix + ".weight", bias: prefix + ".bias")
     }
 }

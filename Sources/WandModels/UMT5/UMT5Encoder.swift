@@ -79,7 +79,7 @@ public final class UMT5Encoder: Sendable {
     }
 
     func linear(_ x: Tensor, _ name: String) throws -> Tensor {
-        try backend.linear(x, weight: weights.stored(name + ".weight"), bias: nil)
+        try weights.linear(backend, x, weight: name + ".weight", bias: nil)
     }
 
     static func bucketMatrix(length: Int, numBuckets: Int, maxDistance: Int) -> [Int32] {
