@@ -120,3 +120,44 @@ final class SparseRealSizeTests: XCTestCase {
         XCTAssertEqual(verdict.model, .wan21T2V1_3B)
     }
 }
+
+/// Names and shapes of the published networks as the reference code builds them (on torch's meta
+/// device, Tools/reference/weights_fixtures.py), written as header-only sparse files.
+final class ReferenceRealSizeTests: XCTestCase {
+    static let real: [String: [(String, [Int])]] = {
+        let json = try! Fixtures.json(Fixtures.weights("real_shapes.json")) as! [String: [[Any]]]
+        return json.mapValues { $0.map { ($0[0] as! String, $0[1] as! [Int]) } }
+    }()
+
+    private func open(_ key: String, dtype: DType) throws -> SafetensorsFile {
+        let dir = try Fixtures.temporaryDirectory()
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        let tensors = try XCTUnwrap(Self.real[key])
+        _ = try SparseRealSizeTests.writeSparse(tensors, dtype: dtype, to: dir + "/\(key).safetensors")
+        return try SafetensorsFile(path: dir + "/\(key).safetensors")
+    }
+
+    func testSpecTableEqualsReferenceTI2VModel() throws {
+        let spec = SparseRealSizeTests.ditTensors(.init(dim: 3072, ffn: 14336, inDim: 48, outDim: 48, layers: 30))
+        let reference = try XCTUnwrap(Self.real["ti2v5b_dit"])
+        XCTAssertEqual(Dictionary(uniqueKeysWithValues: spec), Dictionary(uniqueKeysWithValues: reference))
+    }
+
+    func testPublishedSizes() throws {
+        let cases: [(String, DType, Int, WanModelKind)] = [
+            ("ti2v5b_dit", .bf16, 4_999_787_712, .ti2v5B),
+            ("vae21", .f32, 126_892_531, .vae21),
+            ("vae22", .f32, 704_688_668, .vae22),
+            ("umt5_xxl_encoder", .bf16, 5_680_910_336, .umt5Encoder),
+        ]
+        for (key, dtype, parameters, kind) in cases {
+            let st = try open(key, dtype: dtype)
+            XCTAssertEqual(st.weights.parameterCount, parameters, key)
+            XCTAssertEqual(st.file.size - 8 - st.header.headerLength, parameters * dtype.size, key)
+            let verdict = ModelDetector.detect(st.weights)
+            XCTAssertEqual(verdict.model, kind, key)
+            XCTAssertEqual(verdict.layout, .official, key)
+            XCTAssertEqual(verdict.parameterCount, parameters, key)
+        }
+    }
+}

@@ -232,3 +232,31 @@ record("good_handmade.safetensors", load_file(os.path.join(OUT, "good_handmade.s
 with open(os.path.join(OUT, "expected.json"), "w") as f:
     json.dump(expected, f, indent=1, sort_keys=True)
 print("wrote", len(os.listdir(OUT)), "files to", os.path.normpath(OUT))
+
+
+# --- real sizes: names and shapes of the published networks, built on the meta device ------
+def shapes(module):
+    return [[k, list(v.shape)] for k, v in module.state_dict().items()]
+
+
+with torch.device("meta"):
+    real = {
+        "ti2v5b_dit": shapes(WanModel(model_type="ti2v", in_dim=48, dim=3072, ffn_dim=14336, freq_dim=256,
+                                      text_dim=4096, out_dim=48, num_heads=24, num_layers=30)),
+        "vae21": shapes(vae2_1.WanVAE_(dim=96, z_dim=16, dim_mult=[1, 2, 4, 4], num_res_blocks=2, attn_scales=[],
+                                       temperal_downsample=[False, True, True])),
+        "vae22": shapes(vae2_2.WanVAE_(dim=160, dec_dim=256, z_dim=48, dim_mult=[1, 2, 4, 4], num_res_blocks=2,
+                                       attn_scales=[], temperal_downsample=[False, True, True])),
+        "umt5_xxl_encoder": shapes(t5.T5Encoder(vocab=256384, dim=4096, dim_attn=4096, dim_ffn=10240, num_heads=64,
+                                                num_layers=24, num_buckets=32, shared_pos=False, dropout=0.0)),
+    }
+for k, v in real.items():
+    total = 0
+    for _, s in v:
+        n = 1
+        for x in s:
+            n *= x
+        total += n
+    print(k, len(v), "tensors", total, "parameters")
+with open(os.path.join(OUT, "real_shapes.json"), "w") as f:
+    json.dump(real, f, separators=(",", ":"))

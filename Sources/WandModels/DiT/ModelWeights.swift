@@ -1,0 +1,112 @@
+import WandTensor
+
+/// The tensors of one network under their official names, checked against the network's shape
+/// table, still in their stored dtype inside the mapped file(s). Nothing is copied at load;
+/// `stored` hands a GEMM the mapped bytes (widened panel by panel), `widened` converts a small
+/// tensor (bias, norm weight, modulation table) to f32 when it is used.
+public struct ModelWeights: Sendable {
+    public let path: String
+    private let byName: [String: WeightTensor]
+    /// ComfyUI fp8-scaled files: official weight name -> the scalar its stored values are multiplied by.
+    public let scales: [String: Float]
+
+    /// `rename` maps a stored key to its official name, or nil for keys that are not weights
+    /// (which are then refused unless `ignore` says they may be skipped).
+    public init(_ weights: WeightSet, path: String, expected: [(name: String, shape: [Int])],
+                rename: (String) -> String?, ignore: (String) -> Bool = { _ in false }) throws(ModelError) {
+        var byName = [String: WeightTensor]()
+        var scaleTensors = [(String, WeightTensor)]()
+        for tensor in weights.tensors {
+            if tensor.name.hasSuffix(".scale_weight"), let official = rename(String(tensor.name.dropLast(".scale_weight".count)) + ".weight") {
+                scaleTensors.append((official, tensor))
+                continue
+            }
+            guard let official = rename(tensor.name) else {
+                if ignore(tensor.name) { continue }
+                throw .unexpectedWeight(path: path, tensor: tensor.name)
+            }
+            // Tied copies (umT5's shared/embed_tokens) map to one name; keep the first.
+            if byName[official] == nil { byName[official] = tensor }
+        }
+        let expectedNames = Set(expected.map(\.name))
+        for (name, shape) in expected {
+            guard let t = byName[name] else { throw .missingWeight(path: path, tensor: name) }
+            guard t.shape == shape else {
+                throw .weightShape(path: path, tensor: t.name, expected: shape, actual: t.shape)
+            }
+            guard [.f32, .bf16, .f16, .fp8e4m3, .fp8e5m2].contains(t.dtype) else {
+                throw .unsupported(path: path, detail: "tensor \"\(t.name)\" stored as \(t.dtype.rawValue)")
+            }
+        }
+        var scales = [String: Float]()
+        for (official, tensor) in scaleTensors {
+            guard byName[official] != nil else { throw .unexpectedWeight(path: path, tensor: tensor.name) }
+            guard tensor.elementCount == 1, [.f32, .bf16, .f16].contains(tensor.dtype) else {
+                throw .weightShape(path: path, tensor: tensor.name, expected: [], actual: tensor.shape)
+            }
+            var value: Float = 0
+            do {
+                try DTypeConversion.widen(tensor.dtype, from: tensor.bytes.baseAddress!, to: &value, count: 1)
+            } catch {
+                throw .unsupported(path: path, detail: "scale \"\(tensor.name)\": \(error)")
+            }
+            scales[official] = value
+        }
+        self.scales = scales
+        if let extra = byName.keys.sorted().first(where: { !expectedNames.contains($0) }) {
+            throw .unexpectedWeight(path: path, tensor: byName[extra]!.name)
+        }
+        self.path = path
+        self.byName = byName
+    }
+
+    func tensor(_ name: String) -> WeightTensor {
+        // init checked every expected name; a miss here is a programming error in the model code.
+        guard let t = byName[name] else { preconditionFailure("\(path): no tensor \(name)") }
+        return t
+    }
+
+    /// The mapped bytes, optionally viewed with another shape of the same element count.
+    public func stored(_ name: String, shape: [Int]? = nil) -> StoredTensor {
+        let t = tensor(name)
+        return StoredTensor(dtype: t.dtype, shape: shape ?? t.shape, bytes: t.bytes.baseAddress!, owner: t.file)
+    }
+
+    /// The tensor in f32, its fp8 scale (if any) applied.
+    public func widened(_ name: String) throws -> Tensor {
+        let t = try stored(name).toTensor()
+        if let s = scales[name] { for i in 0..<t.count { t.data[i] *= s } }
+        return t
+    }
+
+    /// `x · Wᵀ + b` with `W` used in its stored dtype (viewed as `weightShape` if given) and a
+    /// fp8 scale applied to the product, which equals scaling the weight.
+    public func linear(_ backend: CPUBackend, _ x: Tensor, weight: String, bias: String?,
+                       weightShape: [Int]? = nil) throws -> Tensor {
+        let b = try bias.map { try widened($0) }
+        guard let s = scales[weight] else {
+            return try backend.linear(x, weight: stored(weight, shape: weightShape), bias: b)
+        }
+        let out = try backend.linear(x, weight: stored(weight, shape: weightShape), bias: nil)
+        let n = out.shape[out.rank - 1], p = out.data
+        for r in 0..<(out.count / n) {
+            for k in 0..<n { p[r * n + k] = p[r * n + k] * s + (b?.data[k] ?? 0) }
+        }
+        return out
+    }
+
+    public var dtypes: Set<DType> { Set(byName.values.map(\.dtype)) }
+}
+
+/// Parses a config.json; errors name the file (and line/column for JSON syntax).
+func readConfigJSON(_ path: String) throws(ModelError) -> JSONValue {
+    do {
+        let file = try MappedFile(path: path)
+        // The mapping must outlive the parse; Swift may release `file` right after `.all`.
+        return try withExtendedLifetime(file) { () throws(JSONError) -> JSONValue in try JSONParser.parse(file.all) }
+    } catch let error as JSONError {
+        throw .badConfig(path: path, key: "", detail: error.description)
+    } catch {
+        throw .badConfig(path: path, key: "", detail: "\(error)")
+    }
+}
