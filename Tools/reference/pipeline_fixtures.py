@@ -75,15 +75,15 @@ def transformer(seed, in_ch, out_ch):
 
 def vae21():
     torch.manual_seed(3)
-    return AutoencoderKLWan(base_dim=8, z_dim=16, dim_mult=[1, 2, 2, 2], num_res_blocks=1,
+    return AutoencoderKLWan(base_dim=4, z_dim=16, dim_mult=[1, 2, 4, 4], num_res_blocks=2,
                             attn_scales=[], temperal_downsample=[False, True, True]).eval()
 
 
 def vae22():
     torch.manual_seed(4)
     mean, std = wan22_stats()
-    return AutoencoderKLWan(base_dim=8, decoder_base_dim=8, z_dim=48, dim_mult=[1, 2, 2, 2],
-                            num_res_blocks=1, attn_scales=[], temperal_downsample=[False, True, True],
+    return AutoencoderKLWan(base_dim=4, decoder_base_dim=4, z_dim=48, dim_mult=[1, 2, 4, 4],
+                            num_res_blocks=2, attn_scales=[], temperal_downsample=[False, True, True],
                             is_residual=True, in_channels=12, out_channels=12, patch_size=2,
                             scale_factor_temporal=4, scale_factor_spatial=16,
                             latents_mean=mean, latents_std=std).eval()
