@@ -1,0 +1,92 @@
+extension CPUBackend {
+    /// Tile sizes: 512 queries × 1024 keys keeps both GEMMs of a tile (512×1024×128 and
+    /// 512×128×1024) in OpenBLAS's efficient range; the query tile shrinks when there would be too
+    /// few tiles to keep every thread busy.
+    static let attentionQueryBlock = 512
+    static let attentionKeyBlock = 1024
+
+    /// Flash-attention style: for each (head, block of queries) walk the keys in blocks, keep the
+    /// running row max `m`, row sum `l` and unnormalized output `O`, rescaling O when the max
+    /// grows. Memory is O(L·d) plus one Bq×Bk score tile per thread; the L×L matrix never exists.
+    public func attention(q: Tensor, k: Tensor, v: Tensor, scale: Float?, bias: Tensor?) throws -> Tensor {
+        guard q.rank == 3, k.rank == 3, v.rank == 3, k.shape == v.shape, q.shape[1] == k.shape[1],
+              q.shape[2] == k.shape[2] else {
+            throw TensorError.shapeMismatch(op: "attention", detail: "q \(q.shape), k \(k.shape), v \(v.shape)")
+        }
+        let lq = q.shape[0], heads = q.shape[1], d = q.shape[2], lk = k.shape[0]
+        if let bias, bias.shape != [heads, lq, lk] {
+            throw TensorError.shapeMismatch(op: "attention", detail: "bias \(bias.shape), expected [\(heads), \(lq), \(lk)]")
+        }
+        guard lk > 0 else { throw TensorError.invalidArgument(op: "attention", detail: "no keys") }
+        let q = q.contiguous(), k = k.contiguous(), v = v.contiguous(), bias = bias?.contiguous()
+        let out = Tensor(uninitialized: q.shape)
+        let s = scale ?? 1 / Float(d).squareRoot()
+        var bq = Self.attentionQueryBlock
+        while bq > 32 && heads * ((lq + bq - 1) / bq) < 4 * threads { bq /= 2 }
+        let bk = Swift.min(Self.attentionKeyBlock, lk)
+        let qBlocks = (lq + bq - 1) / bq
+        let ld = heads * d
+        let qp = q.data, kp = k.data, vp = v.data, op = out.data, bp = bias?.data
+        withBLASThreads(1) {
+            parallelChunks(heads * qBlocks, threads: threads) { items in
+                let scores = UnsafeMutablePointer<Float>.allocate(capacity: bq * bk)
+                let acc = UnsafeMutablePointer<Float>.allocate(capacity: bq * d)
+                let rowMax = UnsafeMutablePointer<Float>.allocate(capacity: bq)
+                let rowSum = UnsafeMutablePointer<Float>.allocate(capacity: bq)
+                defer { scores.deallocate(); acc.deallocate(); rowMax.deallocate(); rowSum.deallocate() }
+                for item in items {
+                    let h = item / qBlocks, q0 = (item % qBlocks) * bq
+                    let rows = Swift.min(bq, lq - q0)
+                    acc.update(repeating: 0, count: rows * d)
+                    rowMax.update(repeating: -.infinity, count: rows)
+                    rowSum.update(repeating: 0, count: rows)
+                    var k0 = 0
+                    while k0 < lk {
+                        let cols = Swift.min(bk, lk - k0)
+                        CPUBackend.sgemm(transB: true, m: rows, n: cols, k: d, alpha: s,
+                                         a: qp + q0 * ld + h * d, lda: ld, b: kp + k0 * ld + h * d, ldb: ld,
+                                         c: scores, ldc: cols)
+                        for r in 0..<rows {
+                            let row = scores + r * cols
+                            if let bp {
+                                let brow = bp + (h * lq + q0 + r) * lk + k0
+                                for j in 0..<cols { row[j] += brow[j] }
+                            }
+                            var m = rowMax[r]
+                            var mv8 = F8(repeating: m), jm = 0
+                            while jm + 8 <= cols { mv8 = pointwiseMax(mv8, load8(row + jm)); jm += 8 }
+                            m = mv8.max()
+                            while jm < cols { m = Swift.max(m, row[jm]); jm += 1 }
+                            let correction = rowMax[r] == -.infinity ? 0 : expScalar(rowMax[r] - m)
+                            rowMax[r] = m
+                            var sumV = F8(), j = 0
+                            let mv = F8(repeating: m)
+                            while j + 8 <= cols {
+                                let e = expNonPositive8(load8(row + j) - mv)
+                                store8(e, row + j)
+                                sumV += e
+                                j += 8
+                            }
+                            var sum = sumV.sum()
+                            while j < cols { let e = expScalar(row[j] - m); row[j] = e; sum += e; j += 1 }
+                            rowSum[r] = rowSum[r] * correction + sum
+                            if correction != 1 {
+                                let a = acc + r * d
+                                for t in 0..<d { a[t] *= correction }
+                            }
+                        }
+                        CPUBackend.sgemm(m: rows, n: d, k: cols, a: scores, lda: cols, b: vp + k0 * ld + h * d,
+                                         ldb: ld, beta: 1, c: acc, ldc: d)
+                        k0 += cols
+                    }
+                    for r in 0..<rows {
+                        let inv = 1 / rowSum[r]
+                        let dst = op + (q0 + r) * ld + h * d, a = acc + r * d
+                        for t in 0..<d { dst[t] = a[t] * inv }
+                    }
+                }
+            }
+        }
+        return out
+    }
+}

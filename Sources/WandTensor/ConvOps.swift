@@ -1,0 +1,126 @@
+extension CPUBackend {
+    /// 3-D convolution. The input is zero-padded once into a buffer [Cin, Tp, Hp, Wp]. With
+    /// spatial stride 1 every kernel tap (dt, dh, dw) is a plain GEMM on a *shifted* window of that
+    /// buffer: computing outputs on the padded width Wp makes the input of one tap for all output
+    /// pixels a contiguous run, so no im2col copy is needed (the Wp − W' extra columns are thrown
+    /// away). Other strides use im2col on blocks of output rows.
+    public func conv3d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int, Int),
+                       padding: Conv3DPadding) throws -> Tensor {
+        guard x.rank == 4, weight.rank == 5, weight.shape[1] == x.shape[0] else {
+            throw TensorError.shapeMismatch(op: "conv3d", detail: "x \(x.shape), weight \(weight.shape)")
+        }
+        let p = padding
+        guard [p.timeFront, p.timeBack, p.top, p.bottom, p.left, p.right].allSatisfy({ $0 >= 0 }),
+              stride.0 > 0, stride.1 > 0, stride.2 > 0 else {
+            throw TensorError.invalidArgument(op: "conv3d", detail: "padding \(p), stride \(stride)")
+        }
+        let cin = x.shape[0], t = x.shape[1], h = x.shape[2], w = x.shape[3]
+        let cout = weight.shape[0], kt = weight.shape[2], kh = weight.shape[3], kw = weight.shape[4]
+        if let bias, bias.count != cout { throw TensorError.shapeMismatch(op: "conv3d", detail: "bias \(bias.shape)") }
+        let tp = t + p.timeFront + p.timeBack, hp = h + p.top + p.bottom, wp = w + p.left + p.right
+        guard tp >= kt, hp >= kh, wp >= kw else {
+            throw TensorError.shapeMismatch(op: "conv3d", detail: "padded input \([cin, tp, hp, wp]) smaller than kernel \(weight.shape)")
+        }
+        let to = (tp - kt) / stride.0 + 1, ho = (hp - kh) / stride.1 + 1, wo = (wp - kw) / stride.2 + 1
+        let x = x.contiguous(), weight = weight.contiguous(), bias = bias?.contiguous()
+        let out = Tensor(uninitialized: [cout, to, ho, wo])
+
+        // Padded copy with kw floats of slack so the last shifted window may run past the end.
+        let frame = hp * wp, chan = tp * frame
+        let padded = UnsafeMutablePointer<Float>.allocate(capacity: cin * chan + kw + wp)
+        defer { padded.deallocate() }
+        padded.update(repeating: 0, count: cin * chan + kw + wp)
+        let src = x.data
+        parallelChunks(cin, threads: threads) { channels in
+            for c in channels {
+                for ti in 0..<t {
+                    for hi in 0..<h {
+                        let s = src + ((c * t + ti) * h + hi) * w
+                        let d = padded + c * chan + (ti + p.timeFront) * frame + (hi + p.top) * wp + p.left
+                        d.update(from: s, count: w)
+                    }
+                }
+            }
+        }
+        let taps = kt * kh * kw
+        let dst = out.data, bp = bias?.data
+        if stride.1 == 1 && stride.2 == 1 {
+            // Weights regrouped per tap: [tap][Cout][Cin].
+            let wt = UnsafeMutablePointer<Float>.allocate(capacity: taps * cout * cin)
+            defer { wt.deallocate() }
+            let wsrc = weight.data
+            for o in 0..<cout { for c in 0..<cin { for tap in 0..<taps {
+                wt[(tap * cout + o) * cin + c] = wsrc[(o * cin + c) * taps + tap]
+            } } }
+            // Output rows in blocks so the C tile of the 27 accumulating GEMMs stays cache-sized.
+            let rowsPerBlock = Swift.max(1, Swift.min(ho, 8192 / wp))
+            let wide = UnsafeMutablePointer<Float>.allocate(capacity: cout * rowsPerBlock * wp)
+            defer { wide.deallocate() }
+            for ot in 0..<to {
+                var r0 = 0
+                while r0 < ho {
+                    let rows = Swift.min(rowsPerBlock, ho - r0), n = rows * wp
+                    var tap = 0
+                    for dt in 0..<kt { for dh in 0..<kh { for dw in 0..<kw {
+                        let b = padded + (ot * stride.0 + dt) * frame + (r0 + dh) * wp + dw
+                        CPUBackend.sgemm(m: cout, n: n, k: cin, a: wt + tap * cout * cin, lda: cin, b: b, ldb: chan,
+                                         beta: tap == 0 ? 0 : 1, c: wide, ldc: n)
+                        tap += 1
+                    } } }
+                    for o in 0..<cout {
+                        let add = bp?[o] ?? 0
+                        for r in 0..<rows {
+                            let s = wide + o * n + r * wp
+                            let d = dst + ((o * to + ot) * ho + r0 + r) * wo
+                            for c in 0..<wo { d[c] = s[c] + add }
+                        }
+                    }
+                    r0 += rows
+                }
+            }
+        } else {
+            let kdim = cin * taps
+            let rowsPerBlock = Swift.max(1, Swift.min(ho, 4096 / Swift.max(wo, 1)))
+            let cols = UnsafeMutablePointer<Float>.allocate(capacity: kdim * rowsPerBlock * wo)
+            let res = UnsafeMutablePointer<Float>.allocate(capacity: cout * rowsPerBlock * wo)
+            defer { cols.deallocate(); res.deallocate() }
+            for ot in 0..<to {
+                var r0 = 0
+                while r0 < ho {
+                    let rows = Swift.min(rowsPerBlock, ho - r0), n = rows * wo
+                    for c in 0..<cin { for dt in 0..<kt { for dh in 0..<kh { for dw in 0..<kw {
+                        let krow = ((c * kt + dt) * kh + dh) * kw + dw
+                        let dstRow = cols + krow * n
+                        for r in 0..<rows {
+                            let s = padded + c * chan + (ot * stride.0 + dt) * frame
+                                + ((r0 + r) * stride.1 + dh) * wp + dw
+                            for oc in 0..<wo { dstRow[r * wo + oc] = s[oc * stride.2] }
+                        }
+                    } } } }
+                    CPUBackend.sgemm(m: cout, n: n, k: kdim, a: weight.data, lda: kdim, b: cols, ldb: n,
+                                     c: res, ldc: n)
+                    for o in 0..<cout {
+                        let add = bp?[o] ?? 0
+                        let d = dst + ((o * to + ot) * ho + r0) * wo, s = res + o * n
+                        for i in 0..<n { d[i] = s[i] + add }
+                    }
+                    r0 += rows
+                }
+            }
+        }
+        return out
+    }
+
+    public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int),
+                       padding: (Int, Int)) throws -> Tensor {
+        guard x.rank == 3, weight.rank == 4 else {
+            throw TensorError.shapeMismatch(op: "conv2d", detail: "x \(x.shape), weight \(weight.shape)")
+        }
+        let x3 = try x.reshaped([x.shape[0], 1, x.shape[1], x.shape[2]])
+        let w3 = try weight.reshaped([weight.shape[0], weight.shape[1], 1, weight.shape[2], weight.shape[3]])
+        let y = try conv3d(x3, weight: w3, bias: bias, stride: (1, stride.0, stride.1),
+                           padding: Conv3DPadding(timeFront: 0, timeBack: 0, top: padding.0, bottom: padding.0,
+                                                  left: padding.1, right: padding.1))
+        return try y.reshaped([y.shape[0], y.shape[2], y.shape[3]])
+    }
+}
