@@ -1,0 +1,196 @@
+import WandTensor
+
+/// The Wan2.1 / Wan2.2 video VAE (wan-architecture.md §5), f32, in the reference's chunked form:
+/// encode runs frames [0], [1..4], [5..8], … through the encoder, decode runs one latent frame at a
+/// time; causal-conv histories carry across chunks (`CausalCache`), so decode memory depends on the
+/// frame size only, never on the number of frames.
+public struct WanVAE: Sendable {
+    public let weights: WanVAEWeights
+    public let config: WanVAEConfig
+    public let backend: any ComputeBackend
+    /// Latent normalization: z_norm = (mu − mean)·(1/std); defaults to the published constants.
+    public let latentMean: [Float]
+    public let latentStd: [Float]
+
+    public init(weights: WanVAEWeights, backend: any ComputeBackend,
+                latentMean: [Float]? = nil, latentStd: [Float]? = nil) throws {
+        let config = try weights.config()
+        let mean = latentMean ?? WanVAELatentStats.mean(config.version)
+        let std = latentStd ?? WanVAELatentStats.std(config.version)
+        guard mean.count == config.zDim, std.count == config.zDim else {
+            throw VAEError.badInput(detail: "latent mean/std have \(mean.count)/\(std.count) entries, z_dim is \(config.zDim)")
+        }
+        self.weights = weights
+        self.config = config
+        self.backend = backend
+        self.latentMean = mean
+        self.latentStd = std
+    }
+
+    public var version: WanVAEVersion { config.version }
+    var layers: VAELayers { VAELayers(backend: backend, weights: weights) }
+
+    // MARK: encode
+
+    /// RGB video [3, T, H, W] in [−1, 1], T = 4n+1, H and W multiples of 8 (2.1) / 16 (2.2)
+    /// -> normalized latent mean [z, n+1, H/f, W/f].
+    public func encode(_ video: Tensor) throws -> Tensor {
+        let f = version.spatialFactor
+        guard video.rank == 4, video.shape[0] == 3, video.shape[1] % 4 == 1,
+              video.shape[2] % f == 0, video.shape[3] % f == 0 else {
+            throw VAEError.badInput(detail: "encode expects [3, 4n+1, H, W] with H, W multiples of \(f); got \(video.shape)")
+        }
+        let x = version == .wan22 ? try VAERearrange.patchify(video) : video
+        let cache = CausalCache()
+        var outputs: [Tensor] = []
+        var start = 0
+        while start < x.shape[1] {
+            let end = start == 0 ? 1 : start + 4
+            let chunk = try x.sliced(dim: 1, start..<end).contiguous()
+            outputs.append(try encoderChunk(chunk, cache: cache))
+            start = end
+        }
+        let features = outputs.count == 1 ? outputs[0] : try Tensor.concat(outputs, dim: 1)
+        let moments = try layers.causalConv(features, "conv1", cache: nil)
+        let mu = try moments.sliced(dim: 0, 0..<config.zDim).contiguous()
+        return try normalize(mu)
+    }
+
+    func encoderChunk(_ x: Tensor, cache: CausalCache) throws -> Tensor {
+        let l = layers
+        var x = try l.causalConv(x, "encoder.conv1", cache: cache)
+        switch version {
+        case .wan21:
+            var index = 0
+            for stage in 0..<config.stages {
+                for _ in 0..<config.resBlocksPerEncoderStage {
+                    x = try l.residualBlock(x, "encoder.downsamples.\(index)", cache: cache); index += 1
+                }
+                if config.stageResamples(stage) {
+                    x = try l.downsample(x, "encoder.downsamples.\(index)", temporal: config.encoderStageDownsamplesTime(stage), cache: cache)
+                    index += 1
+                }
+            }
+        case .wan22:
+            for stage in 0..<config.stages {
+                let p = "encoder.downsamples.\(stage).downsamples"
+                let input = x
+                for j in 0..<config.resBlocksPerEncoderStage { x = try l.residualBlock(x, "\(p).\(j)", cache: cache) }
+                let temporal = config.encoderStageDownsamplesTime(stage), spatial = config.stageResamples(stage)
+                if spatial { x = try l.downsample(x, "\(p).\(config.resBlocksPerEncoderStage)", temporal: temporal, cache: cache) }
+                let shortcut = try VAERearrange.avgDown(input, outChannels: x.shape[0], ft: temporal ? 2 : 1, fs: spatial ? 2 : 1)
+                x = try backend.add(x, shortcut)
+            }
+        }
+        x = try middle(x, "encoder", cache: cache)
+        return try head(x, "encoder", cache: cache)
+    }
+
+    // MARK: decode
+
+    /// Normalized latents [z, F, h, w] -> RGB [3, 4(F−1)+1, h·f, w·f] clamped to [−1, 1].
+    public func decode(_ latents: Tensor) throws -> Tensor {
+        var frames: [Tensor] = []
+        try decodeStreaming(latents) { frames.append($0) }
+        return frames.count == 1 ? frames[0] : try Tensor.concat(frames, dim: 1)
+    }
+
+    /// Decodes one latent frame at a time and hands each piece of video ([3, 1, H, W] for latent
+    /// frame 0, [3, 4, H, W] for every later one) to `emit` before decoding the next, so the whole
+    /// video never has to be in memory. `cacheBytes`, if given, receives the streaming state's size
+    /// after every latent frame.
+    public func decodeStreaming(_ latents: Tensor, cacheBytes: ((Int) -> Void)? = nil,
+                                emit: (Tensor) throws -> Void) throws {
+        guard latents.rank == 4, latents.shape[0] == config.zDim, latents.shape[1] >= 1 else {
+            throw VAEError.badInput(detail: "decode expects [\(config.zDim), F, h, w]; got \(latents.shape)")
+        }
+        let z = try denormalize(latents)
+        let x = try layers.causalConv(z, "conv2", cache: nil)
+        let cache = CausalCache()
+        for f in 0..<x.shape[1] {
+            let frame = try x.sliced(dim: 1, f..<(f + 1)).contiguous()
+            var out = try decoderChunk(frame, cache: cache, firstChunk: f == 0)
+            if version == .wan22 { out = try VAERearrange.unpatchify(out) }
+            clampInPlace(out)
+            cacheBytes?(cache.byteCount)
+            try emit(out)
+        }
+    }
+
+    func decoderChunk(_ x: Tensor, cache: CausalCache, firstChunk: Bool) throws -> Tensor {
+        let l = layers
+        var x = try l.causalConv(x, "decoder.conv1", cache: cache)
+        x = try middle(x, "decoder", cache: cache)
+        switch version {
+        case .wan21:
+            var index = 0
+            for stage in 0..<config.stages {
+                for _ in 0..<config.resBlocksPerDecoderStage {
+                    x = try l.residualBlock(x, "decoder.upsamples.\(index)", cache: cache); index += 1
+                }
+                if config.stageResamples(stage) {
+                    x = try l.upsample(x, "decoder.upsamples.\(index)", temporal: config.decoderStageUpsamplesTime(stage), cache: cache)
+                    index += 1
+                }
+            }
+        case .wan22:
+            for stage in 0..<config.stages {
+                let p = "decoder.upsamples.\(stage).upsamples"
+                let input = x
+                for j in 0..<config.resBlocksPerDecoderStage { x = try l.residualBlock(x, "\(p).\(j)", cache: cache) }
+                let temporal = config.decoderStageUpsamplesTime(stage)
+                if config.stageResamples(stage) {
+                    x = try l.upsample(x, "\(p).\(config.resBlocksPerDecoderStage)", temporal: temporal, cache: cache)
+                    let shortcut = try VAERearrange.dupUp(input, outChannels: x.shape[0], ft: temporal ? 2 : 1, fs: 2,
+                                                          firstChunk: firstChunk)
+                    x = try backend.add(x, shortcut)
+                }
+            }
+        }
+        return try head(x, "decoder", cache: cache)
+    }
+
+    // MARK: shared pieces
+
+    func middle(_ x: Tensor, _ side: String, cache: CausalCache) throws -> Tensor {
+        var x = try layers.residualBlock(x, "\(side).middle.0", cache: cache)
+        x = try layers.attentionBlock(x, "\(side).middle.1")
+        return try layers.residualBlock(x, "\(side).middle.2", cache: cache)
+    }
+
+    func head(_ x: Tensor, _ side: String, cache: CausalCache) throws -> Tensor {
+        let h = backend.silu(try layers.rmsNorm(x, "\(side).head.0"))
+        return try layers.causalConv(h, "\(side).head.2", cache: cache)
+    }
+
+    /// (mu − mean)·(1/std), with 1/std rounded to f32 first as the reference does.
+    func normalize(_ mu: Tensor) throws -> Tensor {
+        let out = mu.contiguous()
+        let result = Tensor(uninitialized: out.shape)
+        let plane = out.count / config.zDim
+        let src = out.data, dst = result.data
+        for c in 0..<config.zDim {
+            let m = latentMean[c], inv = 1 / latentStd[c]
+            for i in 0..<plane { dst[c * plane + i] = (src[c * plane + i] - m) * inv }
+        }
+        return result
+    }
+
+    /// z / (1/std) + mean, the reference's inverse.
+    func denormalize(_ z: Tensor) throws -> Tensor {
+        let z = z.contiguous()
+        let result = Tensor(uninitialized: z.shape)
+        let plane = z.count / config.zDim
+        let src = z.data, dst = result.data
+        for c in 0..<config.zDim {
+            let m = latentMean[c], inv = 1 / latentStd[c]
+            for i in 0..<plane { dst[c * plane + i] = src[c * plane + i] / inv + m }
+        }
+        return result
+    }
+
+    func clampInPlace(_ x: Tensor) {
+        let p = x.data
+        for i in 0..<x.count { p[i] = Swift.min(1, Swift.max(-1, p[i])) }
+    }
+}
