@@ -211,21 +211,23 @@ def main():
     for kind in ("unipc", "dpm++", "euler"):
         record(f"ti2v-t2v-{kind}", ti2v, kind, 5.0, 6, dict(height=64, width=96, num_frames=9, guidance_scale=5.0))
 
+    u8 = lambda a: (a * 255).round().astype(np.uint8)
     image = test_video(1, 64, 96, 5)[0]
-    np.save(os.path.join(OUT, "ti2v_image.npy"), image)
+    img21 = test_video(1, 32, 48, 6)[0]
+    src = test_video(9, 32, 48, 7)
+    # The exact pixels the pipelines get, as uint8 [H, W, 3] / [F, H, W, 3].
+    save_file({"ti2v_image": torch.from_numpy(u8(image)), "i2v_image": torch.from_numpy(u8(img21)),
+               "edit_source": torch.from_numpy(u8(src))}, os.path.join(OUT, "inputs.safetensors"))
     ti2v_i2v = WanImageToVideoPipeline(tokenizer=tok, text_encoder=te, vae=parts["vae22"], scheduler=scheduler("unipc", 5),
                                        transformer=parts["ti2v"], image_encoder=None, image_processor=None,
                                        expand_timesteps=True)
     from PIL import Image
-    pil = Image.fromarray((image * 255).round().astype(np.uint8))
-    pil.save(os.path.join(OUT, "ti2v_image.png"))
+    pil = Image.fromarray(u8(image))
     for kind in ("unipc", "dpm++", "euler"):
         record(f"ti2v-i2v-{kind}", ti2v_i2v, kind, 5.0, 6,
                dict(image=pil, height=64, width=96, num_frames=9, guidance_scale=5.0))
 
-    img21 = test_video(1, 32, 48, 6)[0]
-    pil21 = Image.fromarray((img21 * 255).round().astype(np.uint8))
-    pil21.save(os.path.join(OUT, "i2v_image.png"))
+    pil21 = Image.fromarray(u8(img21))
     i2v = WanImageToVideoPipeline(tokenizer=tok, text_encoder=te, vae=parts["vae21"], scheduler=scheduler("unipc", 5),
                                   transformer=parts["i2v_high"], transformer_2=parts["i2v_low"], image_encoder=None,
                                   image_processor=None, boundary_ratio=0.9)
@@ -237,13 +239,9 @@ def main():
         record(f"i2v-a14b-{kind}", i2v, kind, 5.0, 8,
                dict(image=pil21, height=32, width=48, num_frames=9, guidance_scale=3.5, guidance_scale_2=3.5))
 
-    src = test_video(9, 32, 48, 7)
-    np.save(os.path.join(OUT, "edit_source.npy"), src)
     edit = WanVideoToVideoPipeline(tokenizer=tok, text_encoder=te, vae=parts["vae21"], scheduler=scheduler("unipc", 5),
                                    transformer=parts["t2v_high"])
-    video = [Image.fromarray((f * 255).round().astype(np.uint8)) for f in src]
-    for i, f in enumerate(video):
-        f.save(os.path.join(OUT, f"edit_source_{i}.png"))
+    video = [Image.fromarray(f) for f in u8(src)]
     for kind in ("unipc", "dpm++", "euler"):
         record(f"edit-{kind}", edit, kind, 5.0, 10, dict(video=video, height=32, width=48, strength=0.7, guidance_scale=4.0))
 
