@@ -59,17 +59,28 @@ public struct LatentPin: Sendable {
     }
 }
 
+/// Where a first-frame pin applies. The official TI2V loop re-pins the sampler's state after
+/// every step; diffusers (expand_timesteps) pins only what the model sees and the final result,
+/// leaving the sampler's state unpinned. The two differ numerically, so both are kept.
+public enum PinMode: Sendable {
+    case stateAfterEachStep
+    case modelInputOnly
+}
+
 public struct DenoiseLoop: Sendable {
     public typealias Velocity = @Sendable (_ latent: [Float], _ step: DenoiseStep, _ conditional: Bool) async throws -> [Float]
 
     public let solver: FlowSolver
     public let plan: ExpertPlan
     public let pin: LatentPin?
+    public let pinMode: PinMode
 
-    public init(kind: SamplerKind, schedule: FlowSchedule, plan: ExpertPlan, pin: LatentPin? = nil) {
+    public init(kind: SamplerKind, schedule: FlowSchedule, plan: ExpertPlan, pin: LatentPin? = nil,
+                pinMode: PinMode = .stateAfterEachStep) {
         self.solver = FlowSolver(kind: kind, schedule: schedule)
         self.plan = plan
         self.pin = pin
+        self.pinMode = pinMode
     }
 
     /// Runs every step from `initial` and returns the final latent.
@@ -82,21 +93,25 @@ public struct DenoiseLoop: Sendable {
     ) async throws -> [Float] {
         var solver = self.solver
         var x = initial
-        pin?.apply(&x)
+        let pinState = pinMode == .stateAfterEachStep ? pin : nil
+        pinState?.apply(&x)
         let count = solver.schedule.stepCount
         for index in 0..<count {
             if isCancelled() { throw CancelledError(completedSteps: index) }
             let t = solver.currentTimestep
             let step = DenoiseStep(index: index, count: count, timestep: t, expert: plan.expert(at: t))
-            var v = try await velocity(x, step, true)
+            var input = x
+            if pinMode == .modelInputOnly { pin?.apply(&input) }
+            var v = try await velocity(input, step, true)
             if plan.needsUnconditionalPass(at: t) {
-                let vUncond = try await velocity(x, step, false)
+                let vUncond = try await velocity(input, step, false)
                 applyGuidance(cond: &v, uncond: vUncond, scale: plan.guidance(at: t))
             }
             solver.step(velocity: v, sample: &x)
-            pin?.apply(&x)
+            pinState?.apply(&x)
             progress(step)
         }
+        if pinMode == .modelInputOnly { pin?.apply(&x) }
         return x
     }
 }

@@ -1,0 +1,57 @@
+import WandModels
+import WandTensor
+
+/// The networks of one model folder, loaded and ready: tokenizer, umT5 encoder, one or two DiT
+/// experts and the VAE. Weights stay memory-mapped in their stored dtype where the networks allow.
+public final class WanModelSet: Sendable {
+    public let folder: WanModelFolder
+    public let tokenizer: UnigramTokenizer
+    public let textEncoder: UMT5Encoder
+    public let experts: [WanDiT]
+    public let vae: WanVAE
+    /// Resident bytes, for the model cache's budget (mapped weights count at their file size).
+    public let residentBytes: Int
+
+    public init(folder: WanModelFolder, backend: CPUBackend) throws {
+        self.folder = folder
+        if folder.tokenizer.hasSuffix(".json") {
+            tokenizer = try UnigramTokenizer(tokenizerJSONPath: folder.tokenizer)
+        } else {
+            tokenizer = try UnigramTokenizer(spieceModelPath: folder.tokenizer)
+        }
+        var bytes = 0
+
+        let encoderWeights = try openWeights(folder.textEncoder)
+        let encoderConfig = folder.layout == .diffusers
+            ? try UMT5Config(configFile: folder.textEncoder + "/config.json") : UMT5Config.xxl
+        textEncoder = try UMT5Encoder(config: encoderConfig, weights: encoderWeights, path: folder.textEncoder, backend: backend)
+        bytes += encoderWeights.byteCount
+
+        var experts: [WanDiT] = []
+        for path in folder.transformers {
+            let weights = try openWeights(path)
+            let config = try WanDiTConfig(configFile: path + "/config.json")
+            experts.append(try WanDiT(config: config, weights: weights, path: path, backend: backend))
+            bytes += weights.byteCount
+        }
+        self.experts = experts
+
+        let vaeWeights: WanVAEWeights
+        var mean: [Float]?, std: [Float]?
+        if folder.layout == .diffusers {
+            vaeWeights = try WanVAEWeights.fromWeightSet(try openWeights(folder.vae), source: folder.vae)
+            let config = try readJSON(folder.vae + "/config.json")
+            mean = config["latents_mean"]?.arrayValue?.compactMap { $0.doubleValue.map(Float.init) }
+            std = config["latents_std"]?.arrayValue?.compactMap { $0.doubleValue.map(Float.init) }
+        } else {
+            vaeWeights = try WanVAEWeights.load(path: folder.vae)
+        }
+        vae = try WanVAE(weights: vaeWeights, backend: backend, latentMean: mean, latentStd: std)
+        bytes += vaeWeights.tensors.values.reduce(0) { $0 + $1.count * 4 }
+        residentBytes = bytes
+    }
+
+    public var isTwoExpert: Bool { experts.count == 2 }
+    public var latentChannels: Int { experts[0].config.outDim }
+    public var acceptsImageChannels: Bool { experts[0].config.inDim > experts[0].config.outDim }
+}
