@@ -1,0 +1,50 @@
+import Foundation
+import XCTest
+@testable import WandEngine
+
+final class EngineWarmCacheTests: XCTestCase {
+    /// A second job on the same model skips loading, and the frames come out at the asked size.
+    func testSecondJobIsWarm() async throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/pipelines/models/tiny-t2v").path
+        let engine = Engine(memoryBudgetBytes: 1 << 30)
+        let request = GenerationRequest(mode: .t2v, modelName: "tiny-t2v", modelPath: folder, prompt: "a red circle",
+                                        seed: 1, width: 48, height: 32, frames: 5, fps: 16, steps: 2, guidance: 4)
+        let first = try await engine.generate(request, progress: { _ in }, isCancelled: { false })
+        let second = try await engine.generate(request, progress: { _ in }, isCancelled: { false })
+        XCTAssertFalse(first.timings.modelWasWarm)
+        XCTAssertGreaterThan(first.timings.load, 0)
+        XCTAssertTrue(second.timings.modelWasWarm)
+        XCTAssertEqual(second.timings.load, 0)
+        XCTAssertEqual(first.frames.count, 5)
+        XCTAssertEqual(first.frames[0].width, 48)
+        XCTAssertEqual(first.latents, second.latents)  // same seed, same result
+    }
+
+    func testUnsupportedModesFailClearly() async throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/pipelines/models/tiny-t2v").path
+        let engine = Engine(memoryBudgetBytes: 1 << 30)
+        let request = GenerationRequest(mode: .s2v, modelName: "tiny-t2v", modelPath: folder, prompt: "x",
+                                        seed: 1, width: 48, height: 32, frames: 5, fps: 16, steps: 2, guidance: 4)
+        do {
+            _ = try await engine.generate(request, progress: { _ in }, isCancelled: { false })
+            XCTFail("s2v must fail")
+        } catch let e as EngineError {
+            XCTAssertEqual(e.kind, .unsupportedMode)
+            XCTAssertTrue(e.message.contains("s2v"), e.message)
+        }
+    }
+
+    func testMissingModelFolderIsLocated() async throws {
+        let engine = Engine(memoryBudgetBytes: 1 << 30)
+        let request = GenerationRequest(mode: .t2v, modelName: "nope", modelPath: "/nonexistent/model", prompt: "x",
+                                        seed: 1, width: 48, height: 32, frames: 5, fps: 16, steps: 2, guidance: 4)
+        do {
+            _ = try await engine.generate(request, progress: { _ in }, isCancelled: { false })
+            XCTFail("expected an error")
+        } catch let e as EngineError {
+            XCTAssertEqual(e.path, "/nonexistent/model")
+        }
+    }
+}
