@@ -53,6 +53,7 @@ public enum MP4Writer {
     /// Encodes `frames` (RGB24, all the same size, even width and height) at `fps` into `path`.
     public static func write(frames: [[UInt8]], width: Int, height: Int, fps: Int, to path: String,
                              settings: MP4Settings = MP4Settings(), tags: MP4Tags) throws {
+        _ = quietLibav
         guard !frames.isEmpty else { throw MediaError(path: path, message: "no frames to encode") }
         guard width > 0, height > 0, width % 2 == 0, height % 2 == 0 else {
             throw MediaError(path: path, message: "frame size \(width)x\(height) must be positive and even for yuv420p")
