@@ -1,4 +1,0 @@
-// WandDaemon: see ../shared/design/ARCHITECTURE.md for what this module owns.
-public enum WandDaemonInfo {
-    public static let moduleName = "WandDaemon"
-}
