@@ -2,7 +2,7 @@
 // talks to a `VideoGenerator`; the production one is `Engine` (the resident model cache and
 // the Wan pipelines), tests use their own. Nothing here imports Foundation.
 
-public enum GenerationMode: String, Sendable, CaseIterable {
+public enum GenerationMode: String, Sendable, CaseIterable, Codable {
     case t2v, i2v, ti2v, s2v, animate, edit
 }
 

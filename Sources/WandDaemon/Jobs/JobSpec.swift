@@ -2,7 +2,7 @@ import Foundation
 import WandEngine
 
 /// One job, every default filled in. Input paths are absolute and confined (see JobFileParser).
-public struct JobSpec: Sendable {
+public struct JobSpec: Sendable, Codable {
     public var mode: GenerationMode
     public var model: String
     public var prompt: String

@@ -2,7 +2,7 @@ import CYAML
 import Foundation
 
 /// A position in a file, 1-based, as every Wand diagnostic reports it.
-public struct SourceLocation: Sendable, Equatable, CustomStringConvertible {
+public struct SourceLocation: Sendable, Equatable, Codable, CustomStringConvertible {
     public var file: String
     public var line: Int
     public var column: Int

@@ -6,7 +6,7 @@
 // grid is the same, so every convention is kept. See shared/reference/wan-architecture.md 4.5-4.6.
 
 /// The solver family a job asks for (`sampler:` in a job file).
-public enum SamplerKind: String, Sendable, CaseIterable {
+public enum SamplerKind: String, Sendable, CaseIterable, Codable {
     case unipc
     case dpmpp = "dpm++"
     case euler

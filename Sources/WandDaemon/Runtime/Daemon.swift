@@ -1,0 +1,472 @@
+import CSystemd
+import Foundation
+import WandEngine
+import WandMedia
+
+/// Everything from a file landing in an inbox to files landing in the outbox (ARCHITECTURE.md,
+/// "the way a drop travels"). One engine job runs at a time; scanning and claiming go on meanwhile.
+public actor Daemon {
+    public private(set) var config: DaemonConfig
+    let journal: Journal
+    let generator: any VideoGenerator
+    var scanners: [InboxScanner] = []
+    var watcher: InotifyWatcher?
+    let wake = WakeSignal()
+    var running: (id: String, name: String, progress: GenerationProgress)?
+    var runningTask: Task<Void, Never>?
+    var cancelRequested: Set<String> = []
+    var stopping = false
+    var paused = false
+    var lastProgress = Date()
+    /// Called with each log line (stderr by default).
+    let log: @Sendable (String) -> Void
+
+    public init(config: DaemonConfig, generator: any VideoGenerator,
+                log: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }) throws {
+        self.config = config
+        self.generator = generator
+        self.log = log
+        for dir in [config.stateDir, config.spoolDir, config.outbox, config.failed] + config.inboxes.map(\.path) {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        }
+        journal = try Journal(path: config.journalPath)
+    }
+
+    // MARK: - the loop
+
+    /// Runs until SIGTERM/SIGINT (or, with `exitWhenIdle`, until nothing is left to do).
+    public func run(exitWhenIdle: Bool = false) async throws {
+        try recover()
+        startWatching()
+        var firstScan = true
+        while !stopping {
+            scanInboxes()
+            if firstScan { notify("READY=1"); firstScan = false; log("wand: ready; watching \(config.inboxes.map(\.path).joined(separator: ", "))") }
+            startNextJobIfIdle()
+            notify("STATUS=\(statusLine())")
+            if watchdogHealthy() { notify("WATCHDOG=1") }
+            if exitWhenIdle, running == nil, scanners.allSatisfy({ $0.pendingCount == 0 }),
+               (try journal.rows([.queued, .claiming])).isEmpty { break }
+            let pending = scanners.contains { $0.pendingCount > 0 }
+            let pollInterval = scanners.contains { watchMode($0.inbox) == .poll } ? 1.0 : config.inboxes.map(\.rescan).min() ?? 300
+            await wake.wait(timeout: pending || running != nil ? 0.1 : min(pollInterval, 5))
+        }
+        notify("STOPPING=1")
+        watcher?.stop()
+        if let task = runningTask { await task.value }
+    }
+
+    public func stop() { stopping = true; cancelFlag.setAll(); wake.signal() }
+    public func pause() { paused = true }
+    public func resume() { paused = false; wake.signal() }
+
+    /// Cancels a queued job, or a running one between denoising steps.
+    public func cancel(_ id: String) throws -> Bool {
+        if running?.id == id { cancelRequested.insert(id); cancelFlag.set(id); return true }
+        guard let row = try journal.row(id), row.state == .queued else { return false }
+        try failJob(row, stage: "cancelled", message: "cancelled by the operator", state: .cancelled)
+        return true
+    }
+
+    /// Re-reads the config (SIGHUP / `wand reload`): a config with errors is refused and the running one stays.
+    public func reload() -> Diagnostics? {
+        notify("RELOADING=1\nMONOTONIC_USEC=\(monotonicMicroseconds())")
+        defer { notify("READY=1") }
+        do {
+            let fresh = try ConfigLoader.load(config.source)
+            config = fresh
+            watcher?.stop()
+            watcher = nil
+            scanners = []
+            startWatching()
+            log("wand: configuration reloaded from \(fresh.source)")
+            return nil
+        } catch {
+            log("wand: configuration NOT reloaded, the running one stays:\n\(error)")
+            return error
+        }
+    }
+
+    func statusLine() -> String {
+        let queued = (try? journal.rows([.queued]).count) ?? 0
+        var s = "queued \(queued)"
+        if let r = running {
+            s += "; running \(r.name) (\(r.progress.stage.rawValue)"
+            if r.progress.totalSteps > 0 { s += " \(r.progress.step)/\(r.progress.totalSteps)" }
+            s += ")"
+        }
+        if paused { s += "; paused" }
+        return s
+    }
+
+    /// A job that has reported no progress for 15 minutes is wedged: stop the watchdog pings so
+    /// systemd restarts the daemon (the job is re-queued on restart).
+    func watchdogHealthy() -> Bool { running == nil || Date().timeIntervalSince(lastProgress) < 900 }
+
+    func watchMode(_ inbox: DaemonConfig.Inbox) -> DaemonConfig.WatchMode {
+        switch inbox.watch {
+        case .auto: return isNetworkFilesystem(inbox.path).0 ? .poll : .inotify
+        default: return inbox.watch
+        }
+    }
+
+    func startWatching() {
+        scanners = config.inboxes.map { InboxScanner(inbox: $0) }
+        let inotifyPaths = config.inboxes.filter { watchMode($0) == .inotify }.map(\.path)
+        for inbox in config.inboxes {
+            let (network, fs) = isNetworkFilesystem(inbox.path)
+            log("wand: inbox \(inbox.path): \(watchMode(inbox) == .poll ? "polling" : "inotify") (filesystem \(fs)\(network ? ", network" : ""); watch: \(inbox.watch.rawValue))")
+        }
+        if !inotifyPaths.isEmpty {
+            let signal = wake
+            watcher = InotifyWatcher(paths: inotifyPaths) { signal.signal() }
+            if watcher == nil { log("wand: inotify unavailable; polling every inbox instead") }
+        }
+    }
+
+    // MARK: - intake
+
+    func scanInboxes() {
+        for scanner in scanners {
+            for drop in scanner.scan() { intake(drop, scanner: scanner) }
+        }
+    }
+
+    func intake(_ drop: Drop, scanner: InboxScanner) {
+        let inbox = scanner.inbox
+        var files: [String]
+        var jobs: [JobSpec] = []
+        var problem: (message: String, location: SourceLocation?, errors: [String])?
+        switch drop {
+        case .jobFile(let path):
+            files = [path]
+            do {
+                jobs = try JobFileParser.parse(fileAt: path, inbox: inbox, config: config)
+            } catch {
+                problem = ("the job file has errors", error.first?.location, error.items.map(\.description))
+            }
+        case .bare(_, let group):
+            files = group
+            do {
+                let routed = try BareDropRouter.route(files: group, inboxMode: inbox.mode, config: config)
+                let anchor = routed.image ?? routed.video ?? group[0]
+                let synthetic = URL(fileURLWithPath: anchor).deletingPathExtension().path + ".yaml"
+                jobs = try JobFileParser.parse(BareDropRouter.jobYAML(routed), path: synthetic, inbox: inbox, config: config)
+            } catch let e as Diagnostics {
+                problem = ("the drop cannot become a job", nil, e.items.map(\.description))
+            } catch {
+                problem = ("\(error)", nil, [])
+            }
+        }
+        // Inputs inside the inbox travel with the job; inputs under input_roots stay where they are.
+        let inboxRoot = URL(fileURLWithPath: inbox.path).resolvingSymlinksInPath().path
+        for job in jobs {
+            for input in job.inputs where URL(fileURLWithPath: input).deletingLastPathComponent().path == inboxRoot && !files.contains(where: { URL(fileURLWithPath: $0).resolvingSymlinksInPath().path == input }) {
+                files.append(input)
+            }
+        }
+        scanner.claimPartners(files)
+        let name = URL(fileURLWithPath: files[0]).deletingPathExtension().lastPathComponent
+        let id = Self.newJobID()
+        let spool = config.spoolDir + "/" + id
+        do {
+            let hash = try inputHash(files)
+            let row = try journal.insert(id: id, name: name, priority: jobs.first?.priority ?? inbox.priority, spoolDir: spool, inputHash: hash)
+            try FileManager.default.createDirectory(atPath: spool + "/inputs", withIntermediateDirectories: true)
+            var moved: [String: String] = [:]
+            for f in files {
+                let target = spool + "/inputs/" + URL(fileURLWithPath: f).lastPathComponent
+                guard rename(f, target) == 0 else { throw posixError("rename", f) }
+                moved[URL(fileURLWithPath: f).resolvingSymlinksInPath().path] = target
+                moved[f] = target
+            }
+            if let problem {
+                try failJob(row, stage: "validation", message: problem.message, location: problem.location, errors: problem.errors)
+                log("wand: \(name): rejected: \(problem.errors.first ?? problem.message)")
+                return
+            }
+            if config.duplicates == .skip, let earlier = try journal.completed(withHash: hash) {
+                try failJob(row, stage: "duplicate", message: "the same inputs were already made into a video by job \(earlier.id) (\(earlier.name)); set duplicates: run in the config to run them again", state: .duplicate)
+                log("wand: \(name): skipped, duplicate of \(earlier.id)")
+                return
+            }
+            let relocated = jobs.map { job -> JobSpec in
+                var j = job
+                j.image = j.image.map { moved[$0] ?? $0 }
+                j.audio = j.audio.map { moved[$0] ?? $0 }
+                j.video = j.video.map { moved[$0] ?? $0 }
+                return j
+            }
+            try JSONEncoder().encode(relocated).write(to: URL(fileURLWithPath: spool + "/jobs.json"))
+            try journal.setState(id, .queued)
+            log("wand: \(name): queued as \(id) (\(relocated.count) job\(relocated.count == 1 ? "" : "s"), \(relocated.first?.mode.rawValue ?? "?"))")
+        } catch {
+            log("wand: \(name): could not claim: \(error)")
+        }
+    }
+
+    func inputHash(_ files: [String]) throws -> String {
+        var sha = SHA256()
+        for f in files.sorted(by: { URL(fileURLWithPath: $0).lastPathComponent < URL(fileURLWithPath: $1).lastPathComponent }) {
+            sha.update(Array(URL(fileURLWithPath: f).lastPathComponent.utf8))
+            sha.update(Array(try SHA256.file(f).utf8))
+        }
+        return sha.finalize()
+    }
+
+    static func newJobID() -> String {
+        let f = DateFormatter()
+        f.dateFormat = "yyyyMMdd-HHmmss"
+        f.timeZone = TimeZone(identifier: "UTC")
+        return f.string(from: Date()) + "-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
+    }
+
+    // MARK: - recovery
+
+    /// After a crash: rows still claiming give their files back to the inbox; running jobs are
+    /// re-queued (bounded by max_attempts, then quarantined to failed/).
+    func recover() throws {
+        for row in try journal.rows([.claiming]) {
+            let inputs = (try? FileManager.default.contentsOfDirectory(atPath: row.spoolDir + "/inputs")) ?? []
+            if let inbox = config.inboxes.first {
+                for f in inputs { _ = rename(row.spoolDir + "/inputs/" + f, uniquePath(inbox.path + "/" + f)) }
+            }
+            try? FileManager.default.removeItem(atPath: row.spoolDir)
+            try journal.delete(row.id)
+        }
+        for row in try journal.rows([.running]) {
+            if row.attempts >= config.maxAttempts {
+                try failJob(row, stage: "quarantine", message: "the job was interrupted \(row.attempts) times (the daemon crashed or was killed while it ran); it is quarantined so it cannot stop the queue")
+                log("wand: \(row.name): quarantined after \(row.attempts) attempts")
+            } else {
+                try journal.setState(row.id, .queued)
+                log("wand: \(row.name): re-queued after an interrupted run (attempt \(row.attempts + 1) of \(config.maxAttempts))")
+            }
+        }
+    }
+
+    // MARK: - running jobs
+
+    func startNextJobIfIdle() {
+        guard running == nil, !paused, !stopping else { return }
+        guard let row = try? journal.rows([.queued]).first else { return }
+        running = (row.id, row.name, GenerationProgress(stage: .loading))
+        lastProgress = Date()
+        runningTask = Task { await self.execute(row) }
+    }
+
+    func progressed(_ id: String, _ p: GenerationProgress) {
+        guard running?.id == id else { return }
+        running?.progress = p
+        lastProgress = Date()
+    }
+
+    func isCancelled(_ id: String) -> Bool { stopping || cancelRequested.contains(id) }
+
+    func execute(_ row: Journal.Row) async {
+        defer { running = nil; runningTask = nil; cancelRequested.remove(row.id); wake.signal() }
+        do {
+            let jobs = try JSONDecoder().decode([JobSpec].self, from: Data(contentsOf: URL(fileURLWithPath: row.spoolDir + "/jobs.json")))
+            try journal.setState(row.id, .running)
+            log("wand: \(row.name): running \(row.id)")
+            var outputs: [String] = []
+            for (index, job) in jobs.enumerated() {
+                outputs += try await runOne(job, id: jobs.count > 1 ? "\(row.id)-\(index + 1)" : row.id, row: row)
+            }
+            try journal.setState(row.id, .done)
+            try finishSources(row)
+            log("wand: \(row.name): done -> \(outputs.filter { $0.hasSuffix(".mp4") }.joined(separator: ", "))")
+        } catch is CancelledError {
+            if stopping {
+                try? journal.setState(row.id, .queued)
+                log("wand: \(row.name): interrupted by shutdown; re-queued")
+            } else {
+                try? failJob(row, stage: "cancelled", message: "cancelled by the operator", state: .cancelled)
+                log("wand: \(row.name): cancelled")
+            }
+        } catch {
+            try? failJob(row, stage: "generation", message: "\(error)")
+            log("wand: \(row.name): failed: \(error)")
+        }
+    }
+
+    func runOne(_ job: JobSpec, id: String, row: Journal.Row) async throws -> [String] {
+        guard let model = config.models[job.model] else {
+            throw EngineError(.badRequest, "model '\(job.model)' is no longer in the config")
+        }
+        let seed = job.seed ?? UInt64.random(in: 0...UInt64(Int64.max))
+        var request = GenerationRequest(mode: job.mode, modelName: job.model, modelPath: model.path, prompt: job.prompt,
+                                        negativePrompt: job.negativePrompt, seed: seed, width: job.width, height: job.height,
+                                        frames: job.frames, fps: job.fps, steps: job.steps, sampler: job.sampler, shift: job.shift,
+                                        guidance: Float(job.guidanceHigh), guidanceLow: Float(job.guidanceLow), strength: job.strength)
+        if let image = job.image {
+            let d = try FrameDecoder.decodeImage(image)
+            request.image = RGBImage(width: d.width, height: d.height, pixels: d.frames[0])
+        }
+        if let video = job.video {
+            let d = try FrameDecoder.decodeVideo(video, maxFrames: job.frames)
+            guard d.frames.count == job.frames else {
+                throw MediaError(path: video, message: "has \(d.frames.count) frames; the job asks for \(job.frames)")
+            }
+            request.video = d.frames.map { RGBImage(width: d.width, height: d.height, pixels: $0) }
+        }
+        let started = Date()
+        let rowID = row.id
+        let video = try await generator.generate(request, progress: { p in
+            Task { await self.progressed(rowID, p) }
+        }, isCancelled: { [weak self] in
+            guard let self else { return true }
+            return self.cancelFlag.isSet(rowID)
+        })
+        return try await writeOutputs(video, job: job, id: id, seed: seed, inputsHash: row.inputHash, started: started)
+    }
+
+    nonisolated let cancelFlag = CancelFlags()
+
+    func writeOutputs(_ video: GeneratedVideo, job: JobSpec, id: String, seed: UInt64, inputsHash: String, started: Date) async throws -> [String] {
+        let outbox = OutboxWriter(root: config.outbox, folderPerJob: config.layout == .folderPerJob)
+        let staging = try outbox.makeStaging(jobID: id)
+        let base = job.outputName
+        let now = Date()
+        var warnings: [String] = []
+        if config.visibleWatermark { warnings.append("visible watermark not drawn: not implemented in this version; the video is labelled by its metadata tags, the sidecar and the .nfo") }
+        if config.invisibleWatermark { warnings.append("invisible watermark not embedded: not implemented in this version") }
+        let comment = "{\"job\":\"\(id)\",\"model\":\"\(job.model)\",\"seed\":\(seed),\"wand\":\"\(wandVersion)\",\"ai_generated\":true}"
+        let tags = MP4Tags(title: base, description: job.prompt, comment: comment, creationTime: iso8601(now),
+                           extra: ["ai_generated": "true", "software": "Wand \(wandVersion)"])
+        try MP4Writer.write(frames: video.frames.map(\.pixels), width: video.width, height: video.height, fps: video.fps,
+                            to: staging + "/" + base + ".mp4",
+                            settings: MP4Settings(codec: job.codec == "hevc" ? .hevc : .h264, crf: job.crf, preset: config.preset),
+                            tags: tags)
+        let sidecar = Sidecar(job: id, name: base, mode: job.mode.rawValue, model: job.model,
+                              modelPath: config.models[job.model]?.path ?? "", prompt: job.prompt,
+                              negativePrompt: job.negativePrompt, seed: seed, width: job.width, height: job.height,
+                              frames: job.frames, fps: job.fps, steps: job.steps, sampler: job.sampler.rawValue, shift: job.shift,
+                              guidance: ["high": job.guidanceHigh, "low": job.guidanceLow], strength: job.mode == .edit ? job.strength : nil,
+                              tags: job.tags, inputsSHA256: inputsHash, source: job.source.description, engine: "Wand \(wandVersion)",
+                              device: video.device, aiGenerated: true,
+                              timings: ["load": video.timings.load, "text_encode": video.timings.textEncode,
+                                        "input_encode": video.timings.inputEncode, "denoise": video.timings.denoise,
+                                        "decode": video.timings.decode, "encode_mp4": Date().timeIntervalSince(now),
+                                        "total": Date().timeIntervalSince(started)],
+                              modelWasWarm: video.timings.modelWasWarm, created: iso8601(now), notes: video.notes, warnings: warnings)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try encoder.encode(sidecar).write(to: URL(fileURLWithPath: staging + "/" + base + ".json"))
+        try Data(movieNFO(title: base, plot: job.prompt, tags: job.tags, date: now).utf8)
+            .write(to: URL(fileURLWithPath: staging + "/" + base + ".nfo"))
+        return try outbox.publish(staging: staging, base: base, suffixes: [".mp4", ".json", ".nfo"])
+    }
+
+    /// After success the sources are archived (dated folder under state_dir), deleted or kept (in the spool's done/).
+    func finishSources(_ row: Journal.Row) throws {
+        let inputs = row.spoolDir + "/inputs"
+        switch config.afterSuccess {
+        case .archive:
+            let f = DateFormatter()
+            f.dateFormat = "yyyy-MM-dd"
+            let dir = config.stateDir + "/archive/" + f.string(from: Date()) + "/" + row.id
+            try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: dir).deletingLastPathComponent().path, withIntermediateDirectories: true)
+            try FileManager.default.moveItem(atPath: inputs, toPath: dir)
+        case .delete:
+            try FileManager.default.removeItem(atPath: inputs)
+        case .keep:
+            let dir = config.spoolDir + "/done/" + row.id
+            try FileManager.default.createDirectory(atPath: config.spoolDir + "/done", withIntermediateDirectories: true)
+            try FileManager.default.moveItem(atPath: inputs, toPath: dir)
+        }
+        try? FileManager.default.removeItem(atPath: row.spoolDir)
+    }
+
+    func failJob(_ row: Journal.Row, stage: String, message: String, location: SourceLocation? = nil,
+                 errors: [String] = [], state: Journal.State = .failed) throws {
+        let inputsDir = row.spoolDir + "/inputs"
+        let inputs = ((try? FileManager.default.contentsOfDirectory(atPath: inputsDir)) ?? []).sorted().map { inputsDir + "/" + $0 }
+        try FailedWriter(root: config.failed).record(name: row.name, inputs: inputs, stage: stage, message: message,
+                                                     location: location, errors: errors)
+        try journal.setState(row.id, state, error: errors.first ?? message)
+        try? FileManager.default.removeItem(atPath: row.spoolDir)
+    }
+
+    func notify(_ state: String) {
+        _ = sd_notify(0, state)
+    }
+}
+
+public let wandVersion = "0.1.0"
+
+/// Cancellation flags readable from the engine's threads without hopping onto the actor.
+public final class CancelFlags: @unchecked Sendable {
+    private let lock = NSLock()
+    private var ids: Set<String> = []
+    private var all = false
+    func set(_ id: String) { lock.lock(); ids.insert(id); lock.unlock() }
+    func setAll() { lock.lock(); all = true; lock.unlock() }
+    func isSet(_ id: String) -> Bool { lock.lock(); defer { lock.unlock() }; return all || ids.contains(id) }
+}
+
+/// Wakes the daemon's loop early (inotify events, finished jobs, commands).
+final class WakeSignal: @unchecked Sendable {
+    private let lock = NSLock()
+    private var pending = false
+    func signal() { lock.lock(); pending = true; lock.unlock() }
+    private func take() -> Bool {
+        lock.withLock {
+            let fired = pending
+            pending = false
+            return fired
+        }
+    }
+    func wait(timeout: Double) async {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if take() { return }
+            try? await Task.sleep(nanoseconds: 20_000_000)
+        }
+    }
+}
+
+func monotonicMicroseconds() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000 + UInt64(ts.tv_nsec) / 1000
+}
+
+/// NAME.json in the outbox: the job as it ran, every default filled in.
+struct Sidecar: Codable {
+    var job: String
+    var name: String
+    var mode: String
+    var model: String
+    var modelPath: String
+    var prompt: String
+    var negativePrompt: String?
+    var seed: UInt64
+    var width: Int
+    var height: Int
+    var frames: Int
+    var fps: Int
+    var steps: Int
+    var sampler: String
+    var shift: Double?
+    var guidance: [String: Double]
+    var strength: Double?
+    var tags: [String]
+    var inputsSHA256: String
+    var source: String
+    var engine: String
+    var device: String
+    var aiGenerated: Bool
+    var timings: [String: Double]
+    var modelWasWarm: Bool
+    var created: String
+    var notes: [String]
+    var warnings: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case job, name, mode, model, prompt, seed, width, height, frames, fps, steps, sampler, shift, guidance, strength, tags
+        case source, engine, device, timings, created, notes, warnings
+        case modelPath = "model_path", negativePrompt = "negative_prompt", inputsSHA256 = "inputs_sha256"
+        case aiGenerated = "ai_generated", modelWasWarm = "model_was_warm"
+    }
+}

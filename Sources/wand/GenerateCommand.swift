@@ -1,0 +1,87 @@
+import ArgumentParser
+import Foundation
+import WandDaemon
+import WandEngine
+import WandMedia
+
+struct GenerateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Make one video without the daemon, on the same engine code path as the daemon's jobs.")
+
+    @Option(name: .long, help: "A model folder (official Wan layout or diffusers).") var model: String
+    @Option(name: .long, help: "t2v | ti2v | i2v | edit") var mode: String = "t2v"
+    @Option(name: .long) var prompt: String
+    @Option(name: .long, help: "Default: the official negative prompt (official folders) or none (diffusers folders).") var negativePrompt: String?
+    @Option(name: .long, help: "An image for i2v and ti2v.") var image: String?
+    @Option(name: .long, help: "The source video for edit.") var video: String?
+    @Option(name: .long) var seed: UInt64?
+    @Option(name: .long) var steps: Int?
+    @Option(name: .long, help: "WIDTHxHEIGHT") var size: String?
+    @Option(name: .long) var frames: Int?
+    @Option(name: .long) var fps: Int?
+    @Option(name: .long, help: "Guidance of the high-noise expert (or the only model).") var guidance: Float?
+    @Option(name: .long, help: "Guidance of the low-noise expert.") var guidanceLow: Float?
+    @Option(name: .long) var shift: Double?
+    @Option(name: .long, help: "unipc | dpm++ | euler") var sampler: String = "unipc"
+    @Option(name: .long, help: "edit: how much of the source is re-generated (0...1).") var strength: Double = 0.8
+    @Option(name: .long) var out: String
+    @Option(name: .long, help: "Also save the final latents (before decoding) as safetensors.") var latentsOut: String?
+    @Option(name: .long, help: "Compute threads (default: all cores).") var threads: Int?
+
+    func run() async throws {
+        guard let mode = GenerationMode(rawValue: mode), [.t2v, .ti2v, .i2v, .edit].contains(mode) else {
+            throw ValidationError("--mode must be t2v, ti2v, i2v or edit")
+        }
+        guard let sampler = SamplerKind(rawValue: sampler) else { throw ValidationError("--sampler must be unipc, dpm++ or euler") }
+        let defaults = ModeDefaults.official(mode)
+        var (width, height) = defaults.size
+        if let size {
+            let parts = size.lowercased().split(separator: "x").compactMap { Int($0) }
+            guard parts.count == 2 else { throw ValidationError("--size must look like 1280x720") }
+            (width, height) = (parts[0], parts[1])
+        }
+        var request = GenerationRequest(
+            mode: mode, modelName: URL(fileURLWithPath: model).lastPathComponent, modelPath: model, prompt: prompt,
+            negativePrompt: negativePrompt, seed: seed ?? UInt64.random(in: 0...UInt64(Int64.max)),
+            width: width, height: height, frames: frames ?? defaults.frames, fps: fps ?? defaults.fps,
+            steps: steps ?? defaults.steps, sampler: sampler, shift: shift,
+            guidance: guidance ?? Float(defaults.guidanceHigh), guidanceLow: guidanceLow ?? guidance.map { $0 } ?? Float(defaults.guidanceLow),
+            strength: strength)
+        if let image {
+            let d = try FrameDecoder.decodeImage(image)
+            request.image = RGBImage(width: d.width, height: d.height, pixels: d.frames[0])
+        }
+        if let video {
+            let d = try FrameDecoder.decodeVideo(video, maxFrames: request.frames)
+            request.video = d.frames.map { RGBImage(width: d.width, height: d.height, pixels: $0) }
+        }
+        let engine = Engine(memoryBudgetBytes: Int(Double(ProcessInfo.processInfo.physicalMemory) * 0.9), threads: threads)
+        let result = try await engine.generate(request, progress: { p in
+            let step = p.totalSteps > 0 ? " \(p.step)/\(p.totalSteps)" : ""
+            FileHandle.standardError.write(Data("\(p.stage.rawValue)\(step)\n".utf8))
+        }, isCancelled: { false })
+        let comment = "{\"model\":\"\(request.modelName)\",\"seed\":\(request.seed),\"wand\":\"\(wandVersion)\",\"ai_generated\":true}"
+        try MP4Writer.write(frames: result.frames.map(\.pixels), width: result.width, height: result.height, fps: result.fps,
+                            to: out, tags: MP4Tags(title: URL(fileURLWithPath: out).deletingPathExtension().lastPathComponent,
+                                                   description: prompt, comment: comment,
+                                                   creationTime: ISO8601DateFormatter().string(from: Date()),
+                                                   extra: ["ai_generated": "true"]))
+        if let latentsOut { try writeSafetensors(name: "latents", shape: result.latentShape, values: result.latents, to: latentsOut) }
+        let t = result.timings
+        print("wrote \(out): \(result.frames.count) frames \(result.width)x\(result.height) @ \(result.fps) fps, seed \(request.seed)")
+        print(String(format: "timings: load %.2fs, text %.2fs, inputs %.2fs, denoise %.2fs, decode %.2fs", t.load, t.textEncode, t.inputEncode, t.denoise, t.decode))
+    }
+}
+
+/// A one-tensor safetensors file (F32).
+func writeSafetensors(name: String, shape: [Int], values: [Float], to path: String) throws {
+    var header = "{\"\(name)\":{\"dtype\":\"F32\",\"shape\":[\(shape.map(String.init).joined(separator: ","))],\"data_offsets\":[0,\(values.count * 4)]}}"
+    while header.utf8.count % 8 != 0 { header += " " }
+    var data = Data()
+    var length = UInt64(header.utf8.count).littleEndian
+    data.append(Data(bytes: &length, count: 8))
+    data.append(Data(header.utf8))
+    values.withUnsafeBufferPointer { data.append(Data(buffer: $0)) }
+    try data.write(to: URL(fileURLWithPath: path))
+}

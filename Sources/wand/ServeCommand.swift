@@ -1,0 +1,45 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import WandDaemon
+import WandEngine
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the daemon in the foreground: watch the inboxes, run jobs, write the outbox.")
+
+    @Option(name: .long, help: "The config file.")
+    var config: String = "/etc/wand/wand.yaml"
+
+    @Flag(name: .long, help: "Process what is in the inboxes, then exit 0 (batch runs, timers).")
+    var exitWhenIdle = false
+
+    func run() async throws {
+        let cfg: DaemonConfig
+        do { cfg = try ConfigLoader.load(config) } catch {
+            FileHandle.standardError.write(Data((error.description + "\n").utf8))
+            throw ExitCode(1)
+        }
+        let memory = Double(ProcessInfo.processInfo.physicalMemory)
+        let keepWarm = Set(cfg.keepWarm.compactMap { cfg.models[$0]?.path })
+        let engine = Engine(memoryBudgetBytes: Int(memory * cfg.memoryBudgetFraction), keepWarm: keepWarm, threads: cfg.engineThreads)
+        let daemon = try Daemon(config: cfg, generator: engine)
+
+        // Signals arrive on a dispatch source rather than in a C handler.
+        var sources: [DispatchSourceSignal] = []
+        for sig in [SIGTERM, SIGINT, SIGHUP] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler {
+                Task {
+                    if sig == SIGHUP { _ = await daemon.reload() } else { await daemon.stop() }
+                }
+            }
+            source.resume()
+            sources.append(source)
+        }
+        try await daemon.run(exitWhenIdle: exitWhenIdle)
+        sources.forEach { $0.cancel() }
+    }
+}
