@@ -59,7 +59,7 @@ struct JobResolver {
         let confinement = InputConfinement(jobFolder: jobFolder, inputRoots: config.inputRoots)
         func input(_ key: String, _ value: Located<String>?) -> URL? {
             guard let value else {
-                if rule.required.contains(key) { r.error("mode \(mode.rawValue) needs an \(key) file", at: at) }
+                if rule.required.contains(key) { r.error("mode \(mode.rawValue) needs \(key == "video" ? "a" : "an") \(key) file", at: at) }
                 return nil
             }
             guard rule.required.contains(key) || rule.optional.contains(key) else {

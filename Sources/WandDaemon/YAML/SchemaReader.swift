@@ -58,7 +58,7 @@ struct SchemaReader {
 
     mutating func int(_ node: YAMLNode, key: String, range: ClosedRange<Int>) -> Located<Int>? {
         guard let v = node.int else {
-            error("\(key) must be an integer (got \(node.kindName))", at: node.mark)
+            error("\(key) must be an integer (got \(Self.describe(node)))", at: node.mark)
             return nil
         }
         guard range.contains(v) else {
@@ -70,7 +70,7 @@ struct SchemaReader {
 
     mutating func double(_ node: YAMLNode, key: String, range: ClosedRange<Double>) -> Located<Double>? {
         guard let v = node.double else {
-            error("\(key) must be a number (got \(node.kindName))", at: node.mark)
+            error("\(key) must be a number (got \(Self.describe(node)))", at: node.mark)
             return nil
         }
         guard range.contains(v) else {
@@ -82,7 +82,7 @@ struct SchemaReader {
 
     mutating func bool(_ node: YAMLNode, key: String) -> Located<Bool>? {
         guard let v = node.bool else {
-            error("\(key) must be true or false (got \(node.kindName))", at: node.mark)
+            error("\(key) must be true or false (got \(Self.describe(node)))", at: node.mark)
             return nil
         }
         return Located(value: v, mark: node.mark)
@@ -142,6 +142,12 @@ struct SchemaReader {
             return nil
         }
         return nil
+    }
+
+    /// `'text'` for a non-null scalar, else its kind ("a list", "nothing").
+    static func describe(_ node: YAMLNode) -> String {
+        if let s = node.string, node.mapping == nil, node.sequence == nil { return "'\(s)'" }
+        return node.kindName
     }
 
     /// 4.0 -> "4", 0.75 -> "0.75".
