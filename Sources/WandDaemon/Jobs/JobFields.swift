@@ -3,6 +3,8 @@
 
 struct JobFields {
     var document: YAMLMark
+    /// Keys present in the document, valid or not (so a bad value is not also reported as missing).
+    var presentKeys: Set<String> = []
     var version: Located<Int>?
     var mode: Located<Mode>?
     var model: Located<String>?
@@ -42,6 +44,7 @@ struct JobFields {
                              context: forDefaults ? "inbox defaults" : "job")
         for (key, pair) in keys {
             let v = pair.value
+            f.presentKeys.insert(key)
             switch key {
             case "wand": f.version = r.int(v, key: "wand", range: Int.min...Int.max)
             case "mode": f.mode = r.choice(v, key: "mode", as: Mode.self)

@@ -17,7 +17,7 @@ struct JobResolver {
         if requireVersion {
             if let v = f.version {
                 if v.value != 1 { r.error("unsupported job schema version \(v.value) (this wand reads wand: 1)", at: v.mark) }
-            } else {
+            } else if !f.presentKeys.contains("wand") {
                 r.error("missing 'wand: 1' (the job file schema version)", at: at)
             }
         }
@@ -25,7 +25,7 @@ struct JobResolver {
         var mode = f.mode?.value
         if mode == nil, case .fixed(let fixed)? = inbox?.mode { mode = fixed }
         guard let mode else {
-            if f.mode == nil { r.error("missing 'mode' (one of \(Mode.allCases.map(\.rawValue).joined(separator: ", ")))", at: at) }
+            if !f.presentKeys.contains("mode") { r.error("missing 'mode' (one of \(Mode.allCases.map(\.rawValue).joined(separator: ", ")))", at: at) }
             return []
         }
         if case .fixed(let fixed)? = inbox?.mode, let m = f.mode, m.value != fixed {

@@ -56,7 +56,10 @@ private struct TreeBuilder {
             guard yaml_parser_parse(&parser, &event) != 0 else {
                 let mark = YAMLMark(line: Int(parser.problem_mark.line) + 1, column: Int(parser.problem_mark.column) + 1)
                 var message = parser.problem.map { String(cString: $0) } ?? "invalid YAML"
-                if let context = parser.context { message += " (\(String(cString: context)))" }
+                if let context = parser.context {
+                    let start = parser.context_mark
+                    message += " (\(String(cString: context)) that starts at \(start.line + 1):\(start.column + 1))"
+                }
                 throw YAMLError(message, at: mark)
             }
             defer { yaml_event_delete(&event) }
