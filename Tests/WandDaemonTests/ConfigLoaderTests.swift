@@ -127,4 +127,10 @@ final class ConfigLoaderTests: XCTestCase {
         XCTAssertEqual(errors("wand-config: 2\n", in: folder), ["wand.yaml:1:14: error: unsupported config schema version 2 (this wand reads wand-config: 1)"])
         XCTAssertEqual(errors("wand-config: 1\n---\nwand-config: 1\n", in: folder), ["wand.yaml:3:1: error: a config file holds one YAML document"])
     }
+
+    func testInboxDefaultsModelMustBeKnown() throws {
+        let folder = try TemporaryFolder()
+        XCTAssertEqual(errors("wand-config: 1\ninboxes:\n  - path: in\n    defaults: {model: ti2v-6b}\n", in: folder),
+                       ["wand.yaml:4:23: error: defaults.model names unknown model 'ti2v-6b'; did you mean 'ti2v-5b'?"])
+    }
 }

@@ -142,6 +142,12 @@ public enum ConfigLoader {
         if let v = keys["inboxes"] {
             if let list = v.value.sequence {
                 c.inboxes = list.compactMap { readInbox($0, base: base, reader: &r) }
+                for node in list {
+                    guard let defaults = node.mapping?.first(where: { $0.key.string == "defaults" })?.value,
+                          let model = defaults.mapping?.first(where: { $0.key.string == "model" })?.value,
+                          model.string != nil else { continue }
+                    _ = checkModel(model, key: "defaults.model")
+                }
                 var seen: [String: Bool] = [:]
                 for (inbox, node) in zip(c.inboxes, list) {
                     if seen[inbox.path.path] != nil { r.error("inbox \(inbox.path.path) is listed twice", at: node.mark) }
