@@ -42,4 +42,16 @@ final class JobsSamplesTests: XCTestCase {
             }
         }
     }
+
+    func testConfigErrorSamplePrintsExactlyItsExpectedOutput() throws {
+        let file = samples.appendingPathComponent("errors/config/wand.yaml").standardizedFileURL
+        let expected = try String(contentsOf: samples.appendingPathComponent("errors/config/wand.expected"), encoding: .utf8)
+        let prefix = PackageRoot.url.standardizedFileURL.path + "/"
+        do {
+            _ = try ConfigLoader.load(file.path)
+            XCTFail("the broken config loaded")
+        } catch {
+            XCTAssertEqual(error.diagnostics.map { String($0.description.dropFirst(prefix.count)) + "\n" }.joined(), expected)
+        }
+    }
 }

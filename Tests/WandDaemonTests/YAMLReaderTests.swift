@@ -69,9 +69,12 @@ final class YAMLReaderTests: XCTestCase {
             inputs.append(Array((0..<Int(rng.next() % 40)).map { _ in tokens[Int(rng.next() % UInt64(tokens.count))] }.joined().utf8))
         }
         let samples = PackageRoot.url.appendingPathComponent("Samples")
-        for name in try FileManager.default.contentsOfDirectory(atPath: samples.path) where name.hasSuffix(".yaml") {
-            let bytes = [UInt8](try Data(contentsOf: samples.appendingPathComponent(name)))
-            for cut in stride(from: 0, through: bytes.count, by: 3) { inputs.append(Array(bytes[..<cut])) }
+        let files = try FileManager.default.contentsOfDirectory(atPath: samples.path).filter { $0.hasSuffix(".yaml") }
+            .map { samples.appendingPathComponent($0) }
+            + [PackageRoot.url.appendingPathComponent("Config/wand.yaml")]
+        for url in files {
+            let bytes = [UInt8](try Data(contentsOf: url))
+            for cut in stride(from: 0, through: bytes.count, by: 5) { inputs.append(Array(bytes[..<cut])) }
         }
         var parsed = 0, refused = 0
         for input in inputs {
@@ -86,6 +89,11 @@ final class YAMLReaderTests: XCTestCase {
             do {
                 _ = try JobFileParser.parse(bytes: input, file: samples.appendingPathComponent("fuzz.yaml").path,
                                             inbox: nil, config: .standard)
+            } catch {
+                XCTAssertFalse(error.diagnostics.isEmpty)
+            }
+            do {
+                _ = try ConfigLoader.load(bytes: input, file: "/nonexistent/fuzz.yaml")
             } catch {
                 XCTAssertFalse(error.diagnostics.isEmpty)
             }
