@@ -133,4 +133,13 @@ final class ConfigLoaderTests: XCTestCase {
         XCTAssertEqual(errors("wand-config: 1\ninboxes:\n  - path: in\n    defaults: {model: ti2v-6b}\n", in: folder),
                        ["wand.yaml:4:23: error: defaults.model names unknown model 'ti2v-6b'; did you mean 'ti2v-5b'?"])
     }
+
+    func testModelSizesOverride() throws {
+        let folder = try TemporaryFolder()
+        let config = try load("wand-config: 1\nmodels:\n  tiny: {path: m, kind: ti2v-5b, sizes: [256x256, 128x256]}\n", in: folder)
+        XCTAssertEqual(config.models["tiny"]?.sizes, [VideoSize(width: 256, height: 256), VideoSize(width: 128, height: 256)])
+        XCTAssertEqual(config.models["tiny"]?.path.path, folder.url.path + "/m")
+        XCTAssertEqual(errors("wand-config: 1\nmodels:\n  tiny: {path: m, kind: ti2v-5b, sizes: [256]}\n", in: folder),
+                       ["wand.yaml:3:42: error: size must be WIDTHxHEIGHT like 1280x720 (got '256')"])
+    }
 }

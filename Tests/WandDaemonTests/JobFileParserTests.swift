@@ -237,4 +237,17 @@ final class JobFileParserTests: XCTestCase {
         XCTAssertEqual(DidYouMean.suggest("negative_promt", among: JobFields.jobKeys), "negative_prompt")
         XCTAssertNil(DidYouMean.suggest("colour", among: JobFields.jobKeys))
     }
+
+    func testConfiguredModelWithItsOwnSizes() throws {
+        let folder = try TemporaryFolder()
+        var config = DaemonConfig.standard
+        config.models["tiny"] = ModelConfig(name: "tiny", path: folder.url, kind: .ti2v5B,
+                                            sizes: [VideoSize(width: 256, height: 256)])
+        let job = try parseJobs("wand: 1\nmode: t2v\nmodel: tiny\nprompt: p\n", in: folder, config: config)[0]
+        XCTAssertEqual(job.size, VideoSize(width: 256, height: 256))
+        XCTAssertEqual(job.modelKind, .ti2v5B)
+        XCTAssertEqual(job.steps, 50)
+        XCTAssertEqual(try jobErrors("wand: 1\nmode: t2v\nmodel: tiny\nprompt: p\nsize: 1280x704\n", in: folder, config: config),
+                       ["job.yaml:5:7: error: size 1280x704 is not supported by tiny (supported: 256x256)"])
+    }
 }

@@ -83,7 +83,7 @@ public enum ConfigLoader {
                     guard let name = pair.key.string else { r.error("model names must be words", at: pair.key.mark); continue }
                     if modelMarks[name] != nil { r.error("duplicate model '\(name)'", at: pair.key.mark); continue }
                     modelMarks[name] = pair.key.mark
-                    let mk = r.mapping(pair.value, allowed: ["path", "kind"], context: "model \(name)")
+                    let mk = r.mapping(pair.value, allowed: ["path", "kind", "sizes"], context: "model \(name)")
                     guard pair.value.mapping != nil else { continue }
                     var kind = ModelKind(rawValue: name)
                     if let k = mk["kind"] { kind = r.choice(k.value, key: "kind", as: ModelKind.self)?.value }
@@ -91,8 +91,16 @@ public enum ConfigLoader {
                         r.error("model '\(name)' needs kind: (one of \(ModelKind.allCases.map(\.rawValue).joined(separator: ", ")))", at: pair.key.mark)
                     }
                     guard let p = mk["path"] else { r.error("model '\(name)' needs a path", at: pair.key.mark); continue }
+                    var sizes: [VideoSize]?
+                    if let list = mk["sizes"] {
+                        if let items = list.value.sequence, !items.isEmpty {
+                            sizes = items.compactMap { JobFields.readSize($0, reader: &r)?.value }
+                        } else {
+                            r.error("sizes must be a non-empty list like [1280x704] (got \(list.value.kindName))", at: list.value.mark)
+                        }
+                    }
                     if let url = path(p.value, key: "path", base: base, reader: &r), let kind {
-                        c.models[name] = ModelConfig(name: name, path: url, kind: kind)
+                        c.models[name] = ModelConfig(name: name, path: url, kind: kind, sizes: sizes)
                     }
                 }
             } else {

@@ -135,7 +135,12 @@ public struct ModelConfig: Sendable, Hashable {
     public var path: URL
     /// Which family the weights are (defaults, sizes); defaults to the name when it is a kind name.
     public var kind: ModelKind
-    public init(name: String, path: URL, kind: ModelKind) { self.name = name; self.path = path; self.kind = kind }
+    /// Sizes these weights accept, when they differ from the family's official ones (a small demo
+    /// model, a fine-tune); the first is the default.
+    public var sizes: [VideoSize]?
+    public init(name: String, path: URL, kind: ModelKind, sizes: [VideoSize]? = nil) {
+        self.name = name; self.path = path; self.kind = kind; self.sizes = sizes
+    }
 }
 
 public enum EngineDevice: String, Sendable, Hashable, Codable, CaseIterable { case auto, cpu, cuda }

@@ -40,7 +40,8 @@ struct JobResolver {
             r.error("unknown model '\(modelName)'\(DidYouMean.hint(modelName, among: known))", at: modelMark)
             return []
         }
-        let official = ModelDefaults.of(kind)
+        var official = ModelDefaults.of(kind)
+        if let sizes = config.models[modelName]?.sizes, !sizes.isEmpty { official.sizes = sizes }
         if !official.modes.contains(mode) {
             let runs = Mode.allCases.filter { official.modes.contains($0) }.map(\.rawValue).joined(separator: ", ")
             r.error("model \(modelName) cannot run mode \(mode.rawValue) (it runs \(runs))", at: modelMark)
