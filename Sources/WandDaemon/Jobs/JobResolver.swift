@@ -1,0 +1,133 @@
+import Foundation
+
+/// Combines a job's own keys with the inbox's `defaults:`, the config and the model's official
+/// defaults, checks what only makes sense together (size vs model, inputs vs mode), confines
+/// input paths, and expands `seeds:`.
+struct JobResolver {
+    let config: DaemonConfig
+    let inbox: InboxConfig?
+    /// The job file (or bare drop) as shown in diagnostics, and its folder on disk.
+    let displayFile: String
+    let jobFolder: URL
+
+    func resolve(_ f: JobFields, document: Int, defaultName: String, reader r: inout SchemaReader,
+                 requireVersion: Bool = true) -> [JobSpec] {
+        let at = f.document
+        let errorsBefore = r.diagnostics.filter { $0.severity == .error }.count
+        if requireVersion {
+            if let v = f.version {
+                if v.value != 1 { r.error("unsupported job schema version \(v.value) (this wand reads wand: 1)", at: v.mark) }
+            } else if !f.presentKeys.contains("wand") {
+                r.error("missing 'wand: 1' (the job file schema version)", at: at)
+            }
+        }
+        let defaults = inbox?.defaults ?? JobDefaults()
+        var mode = f.mode?.value
+        if mode == nil, case .fixed(let fixed)? = inbox?.mode { mode = fixed }
+        guard let mode else {
+            if !f.presentKeys.contains("mode") { r.error("missing 'mode' (one of \(Mode.allCases.map(\.rawValue).joined(separator: ", ")))", at: at) }
+            return []
+        }
+        if case .fixed(let fixed)? = inbox?.mode, let m = f.mode, m.value != fixed {
+            r.error("mode \(m.value.rawValue) in an inbox fixed to \(fixed.rawValue)", at: m.mark)
+        }
+
+        // The model and its family.
+        let modelName = f.model?.value ?? defaults.model ?? config.defaultModels[mode] ?? ""
+        let modelMark = f.model?.mark ?? f.mode?.mark ?? at
+        let known = Set(config.models.keys).union(ModelKind.allCases.map(\.rawValue)).sorted()
+        guard let kind = config.models[modelName]?.kind ?? ModelKind(rawValue: modelName) else {
+            r.error("unknown model '\(modelName)'\(DidYouMean.hint(modelName, among: known))", at: modelMark)
+            return []
+        }
+        var official = ModelDefaults.of(kind)
+        if let sizes = config.models[modelName]?.sizes, !sizes.isEmpty { official.sizes = sizes }
+        if !official.modes.contains(mode) {
+            let runs = Mode.allCases.filter { official.modes.contains($0) }.map(\.rawValue).joined(separator: ", ")
+            r.error("model \(modelName) cannot run mode \(mode.rawValue) (it runs \(runs))", at: modelMark)
+        }
+
+        // Prompt and inputs per mode.
+        let prompt = f.prompt?.value ?? ""
+        if (mode == .t2v || mode == .edit) && prompt.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            r.error("mode \(mode.rawValue) needs a prompt", at: f.prompt?.mark ?? at)
+        }
+        let needs: [Mode: (required: [String], optional: [String])] = [
+            .t2v: ([], []), .i2v: (["image"], []), .ti2v: ([], ["image"]), .s2v: (["image", "audio"], []),
+            .animate: (["image", "video"], []), .edit: (["video"], []),
+        ]
+        let rule = needs[mode]!
+        let confinement = InputConfinement(jobFolder: jobFolder, inputRoots: config.inputRoots)
+        func input(_ key: String, _ value: Located<String>?) -> URL? {
+            guard let value else {
+                if rule.required.contains(key) { r.error("mode \(mode.rawValue) needs \(key == "video" ? "a" : "an") \(key) file", at: at) }
+                return nil
+            }
+            guard rule.required.contains(key) || rule.optional.contains(key) else {
+                r.error("\(key) is not used by mode \(mode.rawValue)", at: value.mark)
+                return nil
+            }
+            switch confinement.resolve(value.value) {
+            case .success(let url): return url
+            case .failure(.escapes):
+                r.error("\(key) path '\(value.value)' leaves the job's folder and the input roots", at: value.mark)
+            case .failure(.symlinkEscapes):
+                r.error("\(key) path '\(value.value)' is a symlink leading outside the job's folder and the input roots", at: value.mark)
+            case .failure(.missing):
+                r.error("\(key) file '\(value.value)' not found", at: value.mark)
+            case .failure(.notAFile):
+                r.error("\(key) path '\(value.value)' is not a regular file", at: value.mark)
+            }
+            return nil
+        }
+        let image = input("image", f.image), audio = input("audio", f.audio), video = input("video", f.video)
+
+        let size = f.size?.value ?? defaults.size ?? official.sizes[0]
+        if !official.sizes.contains(size) {
+            let from = f.size == nil ? " (from the inbox defaults)" : ""
+            r.error("size \(size) is not supported by \(modelName)\(from) (supported: \(official.sizes.map(\.description).joined(separator: ", ")))",
+                    at: f.size?.mark ?? modelMark)
+        }
+        let guidance = f.guidance?.value ?? defaults.guidance ?? official.guidance
+        if case .split = guidance, kind != .t2vA14B, kind != .i2vA14B {
+            r.error("guidance {high, low} needs a two-expert model (\(modelName) has one expert; give one number)",
+                    at: f.guidance?.mark ?? modelMark)
+        }
+        var strength = f.strength?.value ?? (mode == .edit ? defaults.strength : nil)
+        if mode == .edit {
+            strength = strength ?? ModelDefaults.editStrength
+        } else if let s = f.strength {
+            r.error("strength is only used by mode edit", at: s.mark)
+        }
+        if let s = f.seed, let ss = f.seeds {
+            r.error("give either seed or seeds, not both", at: s.mark.line > ss.mark.line ? s.mark : ss.mark)
+        }
+
+        let errorsAfter = r.diagnostics.filter { $0.severity == .error }.count
+        guard errorsAfter == errorsBefore else { return [] }
+
+        let name = f.outputName?.value ?? defaultName
+        let location = SourceLocation(file: displayFile, line: at.line, column: at.column, document: document)
+        let base = JobSpec(
+            mode: mode, model: modelName, modelKind: kind, prompt: prompt,
+            negativePrompt: f.negativePrompt?.value ?? defaults.negativePrompt,
+            seed: f.seed.map { UInt64($0.value) }, size: size,
+            frames: f.frames?.value ?? defaults.frames ?? official.frames,
+            fps: f.fps?.value ?? defaults.fps ?? official.fps,
+            steps: f.steps?.value ?? defaults.steps ?? official.steps,
+            sampler: f.sampler?.value ?? defaults.sampler ?? official.sampler,
+            shift: f.shift?.value ?? defaults.shift ?? official.shift,
+            guidance: guidance, image: image, audio: audio, video: video, strength: strength,
+            priority: (f.priority?.value ?? defaults.priority ?? 0) + (inbox?.priority ?? 0),
+            output: OutputSpec(name: name, codec: f.codec?.value ?? defaults.codec ?? config.output.codec,
+                               crf: f.crf?.value ?? defaults.crf ?? config.output.crf),
+            tags: f.tags?.value ?? defaults.tags ?? [], source: location)
+        guard let seeds = f.seeds?.value, !seeds.isEmpty else { return [base] }
+        return seeds.map { seed in
+            var job = base
+            job.seed = UInt64(seed.value)
+            job.output.name = "\(name)-seed\(seed.value)"
+            return job
+        }
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+
+/// What a job asks the engine to do.
+public enum Mode: String, Sendable, Hashable, Codable, CaseIterable {
+    case t2v, i2v, ti2v, s2v, animate, edit
+}
+
+/// The model families whose defaults and sizes we know (wan-architecture.md §3.2, §8).
+public enum ModelKind: String, Sendable, Hashable, Codable, CaseIterable {
+    case t2vA14B = "t2v-a14b"
+    case i2vA14B = "i2v-a14b"
+    case ti2v5B = "ti2v-5b"
+    case s2v14B = "s2v-14b"
+    case animate14B = "animate-14b"
+}
+
+public enum Sampler: String, Sendable, Hashable, Codable, CaseIterable {
+    case unipc
+    case dpmpp = "dpm++"
+    case euler
+}
+
+public enum VideoCodec: String, Sendable, Hashable, Codable, CaseIterable {
+    case h264, hevc
+}
+
+/// Frame size in pixels, written `WIDTHxHEIGHT` in files.
+public struct VideoSize: Sendable, Hashable, Codable, CustomStringConvertible {
+    public var width: Int
+    public var height: Int
+    public init(width: Int, height: Int) { self.width = width; self.height = height }
+    public var description: String { "\(width)x\(height)" }
+}
+
+/// Classifier-free guidance: one scale, or one per expert for the two-expert A14B models.
+public enum Guidance: Sendable, Hashable, Codable {
+    case single(Double)
+    case split(high: Double, low: Double)
+
+    public var high: Double { switch self { case .single(let g): g; case .split(let h, _): h } }
+    public var low: Double { switch self { case .single(let g): g; case .split(_, let l): l } }
+}
+
+public struct OutputSpec: Sendable, Hashable, Codable {
+    /// Base file name without extension (default: the job file's stem, `-seedN` added for `seeds:`).
+    public var name: String
+    public var codec: VideoCodec
+    public var crf: Int
+    public init(name: String, codec: VideoCodec, crf: Int) {
+        self.name = name; self.codec = codec; self.crf = crf
+    }
+}
+
+/// One job, fully resolved: every default filled in except `seed` (nil: drawn at run time and
+/// recorded in the sidecar). Input URLs are absolute, symlink-resolved and confined to the job's
+/// folder or the configured input roots.
+public struct JobSpec: Sendable, Hashable, Codable {
+    public var mode: Mode
+    /// The model's name as in the config's `models:` (or a built-in kind name).
+    public var model: String
+    public var modelKind: ModelKind
+    public var prompt: String
+    /// nil: the model's built-in default negative prompt (the engine owns that exact string).
+    public var negativePrompt: String?
+    public var seed: UInt64?
+    public var size: VideoSize
+    public var frames: Int
+    public var fps: Int
+    public var steps: Int
+    public var sampler: Sampler
+    public var shift: Double
+    public var guidance: Guidance
+    /// i2v, ti2v (optional), s2v, animate: the reference image.
+    public var image: URL?
+    /// s2v: the speech/audio track.
+    public var audio: URL?
+    /// edit: the video to edit; animate: the driving (pose) video.
+    public var video: URL?
+    /// edit: fraction of the schedule re-generated (0...1); nil for other modes.
+    public var strength: Double?
+    public var priority: Int
+    public var output: OutputSpec
+    public var tags: [String]
+    /// The job file (or the bare drop's main file) and the YAML document this job came from.
+    public var source: SourceLocation
+
+    public init(mode: Mode, model: String, modelKind: ModelKind, prompt: String, negativePrompt: String?,
+                seed: UInt64?, size: VideoSize, frames: Int, fps: Int, steps: Int, sampler: Sampler,
+                shift: Double, guidance: Guidance, image: URL?, audio: URL?, video: URL?,
+                strength: Double?, priority: Int, output: OutputSpec, tags: [String],
+                source: SourceLocation) {
+        self.mode = mode; self.model = model; self.modelKind = modelKind; self.prompt = prompt
+        self.negativePrompt = negativePrompt; self.seed = seed; self.size = size; self.frames = frames
+        self.fps = fps; self.steps = steps; self.sampler = sampler; self.shift = shift
+        self.guidance = guidance; self.image = image; self.audio = audio; self.video = video
+        self.strength = strength; self.priority = priority; self.output = output; self.tags = tags
+        self.source = source
+    }
+
+    /// Every input file the job reads (for hashing, moving to failed/, confinement).
+    public var inputFiles: [URL] { [image, audio, video].compactMap { $0 } }
+}
