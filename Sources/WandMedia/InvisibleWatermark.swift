@@ -1,7 +1,7 @@
 /// The 'dwtDct' invisible watermark of the Python `invisible-watermark` package (imwatermark 0.2.0),
 /// re-implemented from its documented algorithm so that marks made by either side are read by the other:
 ///
-/// - colour: OpenCV BGR2YUV on 8-bit pixels (Y = .299R + .587G + .114B, U = .492(B - Y) + 128), rounded;
+/// - colour: OpenCV BGR2YUV on 8-bit pixels (Y = .299R + .587G + .114B, U = .492(B - Y) + 128, fixed point);
 ///   only the U channel carries the mark (imwatermark's default scales [0, 36, 36] over `range(2)` channels).
 /// - the U plane cropped to multiples of 4 goes through one level of the orthonormal Haar DWT; only LL is used,
 ///   LL[i][j] = (sum of the 2x2 pixel block) / 2.
@@ -13,7 +13,7 @@
 /// Payload: 64 bits, most significant bit first (numpy unpackbits order), = first 8 bytes of SHA-256(job id, UTF-8).
 public enum InvisibleWatermark {
     public static let bitCount = 64
-    public static let scale: Float = 36
+    public static let scale: Double = 36
     static let block = 4
 
     public struct Detection: Sendable, Equatable {
@@ -56,13 +56,15 @@ public enum InvisibleWatermark {
 
     static func bit(_ payload: UInt64, _ index: Int) -> Int { Int((payload >> UInt64(bitCount - 1 - index)) & 1) }
 
-    @inline(__always) static func opencvU(_ r: Float, _ g: Float, _ b: Float) -> Float {
-        let y = 0.299 * r + 0.587 * g + 0.114 * b
-        return max(0, min(255, (0.492 * (b - y) + 128).rounded()))
+    /// OpenCV's 8-bit BGR2YUV U, bit-exact: 14-bit fixed point, Y rounded to an integer first.
+    @inline(__always) static func opencvU(_ r: Int32, _ g: Int32, _ b: Int32) -> Float {
+        let y = (r * 4899 + g * 9617 + b * 1868 + 8192) >> 14
+        let u = ((b - y) * 8061 + (128 << 14) + 8192) >> 14
+        return Float(max(0, min(255, u)))
     }
 
     /// Position (1...15) of the largest-magnitude entry of a 4x4 block other than [0][0]; first one on ties.
-    @inline(__always) static func peak(_ v: [Float]) -> Int {
+    @inline(__always) static func peak(_ v: [Double]) -> Int {
         var best = 1
         for k in 2..<16 where abs(v[k]) > abs(v[best]) { best = k }
         return best
@@ -76,7 +78,7 @@ public enum InvisibleWatermark {
             for y in 0..<h {
                 for x in 0..<w {
                     let i = (y * frame.width + x) * 3
-                    u[y * w + x] = opencvU(Float(px[i]), Float(px[i + 1]), Float(px[i + 2]))
+                    u[y * w + x] = opencvU(Int32(px[i]), Int32(px[i + 1]), Int32(px[i + 2]))
                 }
             }
         }
@@ -84,16 +86,21 @@ public enum InvisibleWatermark {
     }
 
     /// Runs `body(blockIndex, llValues, llRow0, llCol0)` over the 4x4 LL blocks in imwatermark's order.
-    static func forEachBlock(u: [Float], w: Int, h: Int, _ body: (Int, [Float], Int, Int) -> Void) {
+    static let haar = 0.7071067811865476  // pywt's Haar filter tap (1/sqrt 2 in float64)
+
+    static func forEachBlock(u: [Float], w: Int, h: Int, _ body: (Int, [Double], Int, Int) -> Void) {
         let llW = w / 2, llH = h / 2
-        var values = [Float](repeating: 0, count: 16)
+        var values = [Double](repeating: 0, count: 16)
         var n = 0
         for bi in 0..<(llH / block) {
             for bj in 0..<(llW / block) {
                 for a in 0..<block {
                     for b in 0..<block {
                         let y = (bi * block + a) * 2, x = (bj * block + b) * 2
-                        values[a * block + b] = (u[y * w + x] + u[y * w + x + 1] + u[(y + 1) * w + x] + u[(y + 1) * w + x + 1]) / 2
+                        // pywt's arithmetic in float64, so that residues exactly at 18 read as pywt reads them.
+                        let left = Double(u[y * w + x]) * haar + Double(u[(y + 1) * w + x]) * haar
+                        let right = Double(u[y * w + x + 1]) * haar + Double(u[(y + 1) * w + x + 1]) * haar
+                        values[a * block + b] = left * haar + right * haar
                     }
                 }
                 body(n, values, bi * block, bj * block)
@@ -110,15 +117,23 @@ public enum InvisibleWatermark {
             forEachBlock(u: u, w: w, h: h) { n, values, row0, col0 in
                 let k = peak(values)
                 let v = values[k]
-                let b = Float(bit(payload, n % bitCount))
-                let target = ((abs(v) / scale).rounded(.down) + 0.25 + 0.5 * b) * scale * (v < 0 ? -1 : 1)
-                // Changing LL by d moves each of the four U pixels by d/2 (inverse orthonormal Haar);
+                let b = Double(bit(payload, n % bitCount))
+                // imwatermark moves only the peak entry; H.264 smooths such a lone spike in a chroma block away
+                // and the bit is lost. We shift the whole 4x4 block (the DC of an aligned 4x4 chroma transform
+                // block in 4:2:0, the part an encoder keeps best) by the smallest d that puts the peak on the
+                // target residue. The order of the entries, so the peak the reader picks, is unchanged:
+                // the reading rule is imwatermark's, only the mark survives encoding.
+                let wanted = (0.25 + 0.5 * b) * scale
+                let residue = abs(v).truncatingRemainder(dividingBy: scale)
+                var d = wanted - residue
+                if d > scale / 2 { d -= scale } else if d < -scale / 2 { d += scale }
+                if v < 0 { d = -d }  // magnitudes: a negative peak moves the other way
+                // Changing LL by d moves each of the four U pixels below it by d/2 (inverse orthonormal Haar);
                 // U = .492 (B - Y) is moved by changing B and G with R fixed, as OpenCV's YUV2BGR does.
-                let du = (target - v) / 2
-                let y0 = (row0 + k / block) * 2, x0 = (col0 + k % block) * 2
-                for dy in 0...1 {
-                    for dx in 0...1 {
-                        let i = ((y0 + dy) * frame.width + x0 + dx) * 3
+                let du = Float(d / 2)
+                for y in (row0 * 2)..<((row0 + block) * 2) {
+                    for x in (col0 * 2)..<((col0 + block) * 2) {
+                        let i = (y * frame.width + x) * 3
                         px[i + 1] = clampByte(Float(px[i + 1]) - 0.395 * du)
                         px[i + 2] = clampByte(Float(px[i + 2]) + 2.032 * du)
                     }

@@ -6,6 +6,6 @@ struct Wand: AsyncParsableCommand {
         commandName: "wand",
         abstract: "Turns files dropped into folders into videos made by the Wan2.2 model family.",
         version: "0.1.0",
-        subcommands: []
+        subcommands: [DetectCommand.self, WatermarkSampleCommand.self]
     )
 }
