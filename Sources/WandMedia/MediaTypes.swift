@@ -78,7 +78,7 @@ enum AV {
     static func message(_ code: Int32) -> String {
         var buf = [CChar](repeating: 0, count: 256)
         av_strerror(code, &buf, buf.count)
-        return String(cString: buf)
+        return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
 
