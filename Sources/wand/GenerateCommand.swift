@@ -34,7 +34,7 @@ struct GenerateCommand: AsyncParsableCommand {
             throw ValidationError("--mode must be t2v, ti2v, i2v or edit")
         }
         guard let sampler = SamplerKind(rawValue: sampler) else { throw ValidationError("--sampler must be unipc, dpm++ or euler") }
-        let defaults = ModeDefaults.official(mode)
+        let defaults = GenerateDefaults.official(mode)
         var (width, height) = defaults.size
         if let size {
             let parts = size.lowercased().split(separator: "x").compactMap { Int($0) }
@@ -49,24 +49,27 @@ struct GenerateCommand: AsyncParsableCommand {
             guidance: guidance ?? Float(defaults.guidanceHigh), guidanceLow: guidanceLow ?? guidance.map { $0 } ?? Float(defaults.guidanceLow),
             strength: strength)
         if let image {
-            let d = try FrameDecoder.decodeImage(image)
-            request.image = RGBImage(width: d.width, height: d.height, pixels: d.frames[0])
+            let frame = try ImageDecoder.decode(path: image)
+            request.image = RGBImage(width: frame.width, height: frame.height, pixels: frame.pixels)
         }
         if let video {
-            let d = try FrameDecoder.decodeVideo(video, maxFrames: request.frames)
-            request.video = d.frames.map { RGBImage(width: d.width, height: d.height, pixels: $0) }
+            let clip = try VideoDecoder.decode(path: video, maxFrames: request.frames)
+            request.video = clip.frames.map { RGBImage(width: $0.width, height: $0.height, pixels: $0.pixels) }
         }
         let engine = Engine(memoryBudgetBytes: Int(Double(ProcessInfo.processInfo.physicalMemory) * 0.9), threads: threads)
         let result = try await engine.generate(request, progress: { p in
             let step = p.totalSteps > 0 ? " \(p.step)/\(p.totalSteps)" : ""
             FileHandle.standardError.write(Data("\(p.stage.rawValue)\(step)\n".utf8))
         }, isCancelled: { false })
-        let comment = "{\"model\":\"\(request.modelName)\",\"seed\":\(request.seed),\"wand\":\"\(wandVersion)\",\"ai_generated\":true}"
-        try MP4Writer.write(frames: result.frames.map(\.pixels), width: result.width, height: result.height, fps: result.fps,
-                            to: out, tags: MP4Tags(title: URL(fileURLWithPath: out).deletingPathExtension().lastPathComponent,
-                                                   description: prompt, comment: comment,
-                                                   creationTime: ISO8601DateFormatter().string(from: Date()),
-                                                   extra: ["ai_generated": "true"]))
+        // Labelled like the daemon's outputs: visible label, invisible mark (payload from the seed), tags.
+        let jobID = "generate-\(request.seed)"
+        let clip = VideoFrames(frames: result.frames.map { RGBFrame(width: $0.width, height: $0.height, pixels: $0.pixels) }, fps: result.fps)
+        let written = try VideoPublisher.publish(
+            clip, to: out,
+            metadata: MP4Metadata(title: URL(fileURLWithPath: out).deletingPathExtension().lastPathComponent, prompt: prompt,
+                                  jobID: jobID, model: request.modelName, seed: request.seed, wandVersion: wandVersion),
+            options: VideoPublisher.Options(settings: VideoEncoderSettings(fps: result.fps), writeNFO: false, writePoster: false))
+        if let payload = written.payloadHex { print("invisible watermark payload \(payload) (job id \(jobID))") }
         if let latentsOut { try writeSafetensors(name: "latents", shape: result.latentShape, values: result.latents, to: latentsOut) }
         let t = result.timings
         print("wrote \(out): \(result.frames.count) frames \(result.width)x\(result.height) @ \(result.fps) fps, seed \(request.seed)")
@@ -84,4 +87,16 @@ func writeSafetensors(name: String, shape: [Int], values: [Float], to path: Stri
     data.append(Data(header.utf8))
     values.withUnsafeBufferPointer { data.append(Data(buffer: $0)) }
     try data.write(to: URL(fileURLWithPath: path))
+}
+
+/// The official per-mode defaults `wand generate` starts from (shared/reference/wan-architecture.md 3.2).
+struct GenerateDefaults {
+    var steps: Int, frames: Int, fps: Int, size: (Int, Int), guidanceHigh: Double, guidanceLow: Double
+    static func official(_ mode: GenerationMode) -> GenerateDefaults {
+        switch mode {
+        case .ti2v: return GenerateDefaults(steps: 50, frames: 121, fps: 24, size: (1280, 704), guidanceHigh: 5, guidanceLow: 5)
+        case .i2v: return GenerateDefaults(steps: 40, frames: 81, fps: 16, size: (1280, 720), guidanceHigh: 3.5, guidanceLow: 3.5)
+        default: return GenerateDefaults(steps: 40, frames: 81, fps: 16, size: (1280, 720), guidanceHigh: 4, guidanceLow: 3)
+        }
+    }
 }

@@ -22,8 +22,8 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let memory = Double(ProcessInfo.processInfo.physicalMemory)
-        let keepWarm = Set(cfg.keepWarm.compactMap { cfg.models[$0]?.path })
-        let engine = Engine(memoryBudgetBytes: Int(memory * cfg.memoryBudgetFraction), keepWarm: keepWarm, threads: cfg.engineThreads)
+        let keepWarm = Set(cfg.engine.keepWarm.compactMap { cfg.models[$0]?.path.path })
+        let engine = Engine(memoryBudgetBytes: Int(memory * cfg.engine.memoryBudget), keepWarm: keepWarm, threads: cfg.engine.threads)
         let daemon = try Daemon(config: cfg, generator: engine)
 
         // Signals arrive on a dispatch source rather than in a C handler.

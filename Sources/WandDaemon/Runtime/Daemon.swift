@@ -26,7 +26,7 @@ public actor Daemon {
         self.config = config
         self.generator = generator
         self.log = log
-        for dir in [config.stateDir, config.spoolDir, config.outbox, config.failed] + config.inboxes.map(\.path) {
+        for dir in [config.stateDir.path, config.spoolDir, config.outbox.path, config.failed.path] + config.inboxes.map(\.path.path) {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         }
         journal = try Journal(path: config.journalPath)
@@ -41,7 +41,7 @@ public actor Daemon {
         var firstScan = true
         while !stopping {
             scanInboxes()
-            if firstScan { notify("READY=1"); firstScan = false; log("wand: ready; watching \(config.inboxes.map(\.path).joined(separator: ", "))") }
+            if firstScan { notify("READY=1"); firstScan = false; log("wand: ready; watching \(config.inboxes.map(\.path.path).joined(separator: ", "))") }
             startNextJobIfIdle()
             notify("STATUS=\(statusLine())")
             if watchdogHealthy() { notify("WATCHDOG=1") }
@@ -69,17 +69,17 @@ public actor Daemon {
     }
 
     /// Re-reads the config (SIGHUP / `wand reload`): a config with errors is refused and the running one stays.
-    public func reload() -> Diagnostics? {
+    public func reload() -> ConfigErrors? {
         notify("RELOADING=1\nMONOTONIC_USEC=\(monotonicMicroseconds())")
         defer { notify("READY=1") }
         do {
-            let fresh = try ConfigLoader.load(config.source)
+            let fresh = try ConfigLoader.load(config.sourcePath)
             config = fresh
             watcher?.stop()
             watcher = nil
             scanners = []
             startWatching()
-            log("wand: configuration reloaded from \(fresh.source)")
+            log("wand: configuration reloaded from \(fresh.sourcePath)")
             return nil
         } catch {
             log("wand: configuration NOT reloaded, the running one stays:\n\(error)")
@@ -103,19 +103,19 @@ public actor Daemon {
     /// systemd restarts the daemon (the job is re-queued on restart).
     func watchdogHealthy() -> Bool { running == nil || Date().timeIntervalSince(lastProgress) < 900 }
 
-    func watchMode(_ inbox: DaemonConfig.Inbox) -> DaemonConfig.WatchMode {
+    func watchMode(_ inbox: InboxConfig) -> WatchMode {
         switch inbox.watch {
-        case .auto: return isNetworkFilesystem(inbox.path).0 ? .poll : .inotify
+        case .auto: return isNetworkFilesystem(inbox.path.path).0 ? .poll : .inotify
         default: return inbox.watch
         }
     }
 
     func startWatching() {
         scanners = config.inboxes.map { InboxScanner(inbox: $0) }
-        let inotifyPaths = config.inboxes.filter { watchMode($0) == .inotify }.map(\.path)
+        let inotifyPaths = config.inboxes.filter { watchMode($0) == .inotify }.map(\.path.path)
         for inbox in config.inboxes {
-            let (network, fs) = isNetworkFilesystem(inbox.path)
-            log("wand: inbox \(inbox.path): \(watchMode(inbox) == .poll ? "polling" : "inotify") (filesystem \(fs)\(network ? ", network" : ""); watch: \(inbox.watch.rawValue))")
+            let (network, fs) = isNetworkFilesystem(inbox.path.path)
+            log("wand: inbox \(inbox.path.path): \(watchMode(inbox) == .poll ? "polling" : "inotify") (filesystem \(fs)\(network ? ", network" : ""); watch: \(inbox.watch.rawValue))")
         }
         if !inotifyPaths.isEmpty {
             let signal = wake
@@ -143,26 +143,29 @@ public actor Daemon {
             do {
                 jobs = try JobFileParser.parse(fileAt: path, inbox: inbox, config: config)
             } catch {
-                problem = ("the job file has errors", error.first?.location, error.items.map(\.description))
+                let first = error.diagnostics.first
+                problem = ("the job file has errors", first.map { SourceLocation(file: $0.file, line: $0.line, column: $0.column) },
+                           error.diagnostics.map(\.description))
             }
         case .bare(_, let group):
             files = group
-            do {
-                let routed = try BareDropRouter.route(files: group, inboxMode: inbox.mode, config: config)
-                let anchor = routed.image ?? routed.video ?? group[0]
-                let synthetic = URL(fileURLWithPath: anchor).deletingPathExtension().path + ".yaml"
-                jobs = try JobFileParser.parse(BareDropRouter.jobYAML(routed), path: synthetic, inbox: inbox, config: config)
-            } catch let e as Diagnostics {
-                problem = ("the drop cannot become a job", nil, e.items.map(\.description))
-            } catch {
-                problem = ("\(error)", nil, [])
+            switch BareDropRouter(config: config, inbox: inbox).route(fileNames: group.map { URL(fileURLWithPath: $0).lastPathComponent },
+                                                                     in: inbox.path, settled: true) {
+            case .ready(let routed): jobs = routed
+            case .invalid(let errors): problem = ("the drop cannot become a job", nil, errors.diagnostics.map(\.description))
+            case .waiting(let roles): problem = ("the drop is missing a partner file (\(roles.map(\.rawValue).sorted().joined(separator: ", ")))", nil, [])
+            case .ignored: problem = ("none of these files is a type Wand takes", nil, [])
             }
         }
         // Inputs inside the inbox travel with the job; inputs under input_roots stay where they are.
-        let inboxRoot = URL(fileURLWithPath: inbox.path).resolvingSymlinksInPath().path
+        let inboxRoot = inbox.path.resolvingSymlinksInPath().path
         for job in jobs {
-            for input in job.inputs where URL(fileURLWithPath: input).deletingLastPathComponent().path == inboxRoot && !files.contains(where: { URL(fileURLWithPath: $0).resolvingSymlinksInPath().path == input }) {
-                files.append(input)
+            for url in job.inputFiles {
+                let input = url.path
+                if URL(fileURLWithPath: input).deletingLastPathComponent().path == inboxRoot,
+                   !files.contains(where: { URL(fileURLWithPath: $0).resolvingSymlinksInPath().path == input }) {
+                    files.append(input)
+                }
             }
         }
         scanner.claimPartners(files)
@@ -192,9 +195,9 @@ public actor Daemon {
             }
             let relocated = jobs.map { job -> JobSpec in
                 var j = job
-                j.image = j.image.map { moved[$0] ?? $0 }
-                j.audio = j.audio.map { moved[$0] ?? $0 }
-                j.video = j.video.map { moved[$0] ?? $0 }
+                j.image = j.image.map { URL(fileURLWithPath: moved[$0.path] ?? $0.path) }
+                j.audio = j.audio.map { URL(fileURLWithPath: moved[$0.path] ?? $0.path) }
+                j.video = j.video.map { URL(fileURLWithPath: moved[$0.path] ?? $0.path) }
                 return j
             }
             try JSONEncoder().encode(relocated).write(to: URL(fileURLWithPath: spool + "/jobs.json"))
@@ -229,7 +232,7 @@ public actor Daemon {
         for row in try journal.rows([.claiming]) {
             let inputs = (try? FileManager.default.contentsOfDirectory(atPath: row.spoolDir + "/inputs")) ?? []
             if let inbox = config.inboxes.first {
-                for f in inputs { _ = rename(row.spoolDir + "/inputs/" + f, uniquePath(inbox.path + "/" + f)) }
+                for f in inputs { _ = rename(row.spoolDir + "/inputs/" + f, uniquePath(inbox.path.path + "/" + f)) }
             }
             try? FileManager.default.removeItem(atPath: row.spoolDir)
             try journal.delete(row.id)
@@ -295,67 +298,73 @@ public actor Daemon {
             throw EngineError(.badRequest, "model '\(job.model)' is no longer in the config")
         }
         let seed = job.seed ?? UInt64.random(in: 0...UInt64(Int64.max))
-        var request = GenerationRequest(mode: job.mode, modelName: job.model, modelPath: model.path, prompt: job.prompt,
-                                        negativePrompt: job.negativePrompt, seed: seed, width: job.width, height: job.height,
-                                        frames: job.frames, fps: job.fps, steps: job.steps, sampler: job.sampler, shift: job.shift,
-                                        guidance: Float(job.guidanceHigh), guidanceLow: Float(job.guidanceLow), strength: job.strength)
+        var request = GenerationRequest(mode: job.mode.generationMode, modelName: job.model, modelPath: model.path.path,
+                                        prompt: job.prompt, negativePrompt: job.negativePrompt, seed: seed,
+                                        width: job.size.width, height: job.size.height, frames: job.frames, fps: job.fps,
+                                        steps: job.steps, sampler: job.sampler.samplerKind, shift: job.shift,
+                                        guidance: Float(job.guidance.high), guidanceLow: Float(job.guidance.low),
+                                        strength: job.strength ?? 0.8)
         if let image = job.image {
-            let d = try FrameDecoder.decodeImage(image)
-            request.image = RGBImage(width: d.width, height: d.height, pixels: d.frames[0])
+            let frame = try ImageDecoder.decode(path: image.path)
+            request.image = RGBImage(width: frame.width, height: frame.height, pixels: frame.pixels)
         }
         if let video = job.video {
-            let d = try FrameDecoder.decodeVideo(video, maxFrames: job.frames)
-            guard d.frames.count == job.frames else {
-                throw MediaError(path: video, message: "has \(d.frames.count) frames; the job asks for \(job.frames)")
+            let clip = try VideoDecoder.decode(path: video.path, maxFrames: job.frames)
+            guard clip.frames.count == job.frames else {
+                throw EngineError(.badRequest, "\(video.lastPathComponent) has \(clip.frames.count) frames; the job asks for \(job.frames)")
             }
-            request.video = d.frames.map { RGBImage(width: d.width, height: d.height, pixels: $0) }
+            request.video = clip.frames.map { RGBImage(width: $0.width, height: $0.height, pixels: $0.pixels) }
         }
         let started = Date()
         let rowID = row.id
+        let flags = cancelFlag
         let video = try await generator.generate(request, progress: { p in
             Task { await self.progressed(rowID, p) }
-        }, isCancelled: { [weak self] in
-            guard let self else { return true }
-            return self.cancelFlag.isSet(rowID)
-        })
+        }, isCancelled: { flags.isSet(rowID) })
         return try await writeOutputs(video, job: job, id: id, seed: seed, inputsHash: row.inputHash, started: started)
     }
 
     nonisolated let cancelFlag = CancelFlags()
 
     func writeOutputs(_ video: GeneratedVideo, job: JobSpec, id: String, seed: UInt64, inputsHash: String, started: Date) async throws -> [String] {
-        let outbox = OutboxWriter(root: config.outbox, folderPerJob: config.layout == .folderPerJob)
+        let outbox = OutboxWriter(root: config.outbox.path, folderPerJob: config.layout == .folderPerJob)
         let staging = try outbox.makeStaging(jobID: id)
-        let base = job.outputName
+        let base = job.output.name
         let now = Date()
-        var warnings: [String] = []
-        if config.visibleWatermark { warnings.append("visible watermark not drawn: not implemented in this version; the video is labelled by its metadata tags, the sidecar and the .nfo") }
-        if config.invisibleWatermark { warnings.append("invisible watermark not embedded: not implemented in this version") }
-        let comment = "{\"job\":\"\(id)\",\"model\":\"\(job.model)\",\"seed\":\(seed),\"wand\":\"\(wandVersion)\",\"ai_generated\":true}"
-        let tags = MP4Tags(title: base, description: job.prompt, comment: comment, creationTime: iso8601(now),
-                           extra: ["ai_generated": "true", "software": "Wand \(wandVersion)"])
-        try MP4Writer.write(frames: video.frames.map(\.pixels), width: video.width, height: video.height, fps: video.fps,
-                            to: staging + "/" + base + ".mp4",
-                            settings: MP4Settings(codec: job.codec == "hevc" ? .hevc : .h264, crf: job.crf, preset: config.preset),
-                            tags: tags)
+        let wm = config.watermark
+        let label = wm.visible.enabled
+            ? VisibleWatermarkConfig(text: wm.visible.text, corner: WatermarkCorner(rawValue: wm.visible.position.rawValue) ?? .bottomRight,
+                                     opacity: wm.visible.opacity, fontPath: wm.visible.font?.path)
+            : nil
+        let options = VideoPublisher.Options(
+            settings: VideoEncoderSettings(codec: job.output.codec == .hevc ? .hevc : .h264, crf: job.output.crf,
+                                           preset: config.output.preset, fps: video.fps),
+            label: label, invisibleEvery: wm.invisible.enabled ? 1 : nil, writeNFO: true, writePoster: true)
+        let clip = VideoFrames(frames: video.frames.map { RGBFrame(width: $0.width, height: $0.height, pixels: $0.pixels) }, fps: video.fps)
+        let written = try VideoPublisher.publish(clip, to: staging + "/" + base + ".mp4",
+                                                 metadata: MP4Metadata(title: base, prompt: job.prompt, jobID: id, model: job.model,
+                                                                       seed: seed, wandVersion: wandVersion, creationTime: now),
+                                                 options: options)
         let sidecar = Sidecar(job: id, name: base, mode: job.mode.rawValue, model: job.model,
-                              modelPath: config.models[job.model]?.path ?? "", prompt: job.prompt,
-                              negativePrompt: job.negativePrompt, seed: seed, width: job.width, height: job.height,
+                              modelPath: config.models[job.model]?.path.path ?? "", prompt: job.prompt,
+                              negativePrompt: job.negativePrompt, seed: seed, width: job.size.width, height: job.size.height,
                               frames: job.frames, fps: job.fps, steps: job.steps, sampler: job.sampler.rawValue, shift: job.shift,
-                              guidance: ["high": job.guidanceHigh, "low": job.guidanceLow], strength: job.mode == .edit ? job.strength : nil,
+                              guidance: ["high": job.guidance.high, "low": job.guidance.low], strength: job.mode == .edit ? job.strength : nil,
                               tags: job.tags, inputsSHA256: inputsHash, source: job.source.description, engine: "Wand \(wandVersion)",
                               device: video.device, aiGenerated: true,
+                              watermark: ["visible": label?.text ?? "off", "invisible_payload": written.payloadHex ?? "off"],
                               timings: ["load": video.timings.load, "text_encode": video.timings.textEncode,
                                         "input_encode": video.timings.inputEncode, "denoise": video.timings.denoise,
                                         "decode": video.timings.decode, "encode_mp4": Date().timeIntervalSince(now),
                                         "total": Date().timeIntervalSince(started)],
-                              modelWasWarm: video.timings.modelWasWarm, created: iso8601(now), notes: video.notes, warnings: warnings)
+                              modelWasWarm: video.timings.modelWasWarm, created: iso8601(now), notes: video.notes, warnings: [])
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try encoder.encode(sidecar).write(to: URL(fileURLWithPath: staging + "/" + base + ".json"))
-        try Data(movieNFO(title: base, plot: job.prompt, tags: job.tags, date: now).utf8)
-            .write(to: URL(fileURLWithPath: staging + "/" + base + ".nfo"))
-        return try outbox.publish(staging: staging, base: base, suffixes: [".mp4", ".json", ".nfo"])
+        var suffixes = [".mp4", ".json"]
+        if written.nfo != nil { suffixes.append(".nfo") }
+        if written.poster != nil { suffixes.append("-poster.jpg") }
+        return try outbox.publish(staging: staging, base: base, suffixes: suffixes)
     }
 
     /// After success the sources are archived (dated folder under state_dir), deleted or kept (in the spool's done/).
@@ -365,7 +374,7 @@ public actor Daemon {
         case .archive:
             let f = DateFormatter()
             f.dateFormat = "yyyy-MM-dd"
-            let dir = config.stateDir + "/archive/" + f.string(from: Date()) + "/" + row.id
+            let dir = config.stateDir.path + "/archive/" + f.string(from: Date()) + "/" + row.id
             try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: dir).deletingLastPathComponent().path, withIntermediateDirectories: true)
             try FileManager.default.moveItem(atPath: inputs, toPath: dir)
         case .delete:
@@ -382,7 +391,7 @@ public actor Daemon {
                  errors: [String] = [], state: Journal.State = .failed) throws {
         let inputsDir = row.spoolDir + "/inputs"
         let inputs = ((try? FileManager.default.contentsOfDirectory(atPath: inputsDir)) ?? []).sorted().map { inputsDir + "/" + $0 }
-        try FailedWriter(root: config.failed).record(name: row.name, inputs: inputs, stage: stage, message: message,
+        try FailedWriter(root: config.failed.path).record(name: row.name, inputs: inputs, stage: stage, message: message,
                                                      location: location, errors: errors)
         try journal.setState(row.id, state, error: errors.first ?? message)
         try? FileManager.default.removeItem(atPath: row.spoolDir)
@@ -457,6 +466,7 @@ struct Sidecar: Codable {
     var engine: String
     var device: String
     var aiGenerated: Bool
+    var watermark: [String: String]
     var timings: [String: Double]
     var modelWasWarm: Bool
     var created: String
@@ -465,7 +475,7 @@ struct Sidecar: Codable {
 
     enum CodingKeys: String, CodingKey {
         case job, name, mode, model, prompt, seed, width, height, frames, fps, steps, sampler, shift, guidance, strength, tags
-        case source, engine, device, timings, created, notes, warnings
+        case source, engine, device, timings, created, notes, warnings, watermark
         case modelPath = "model_path", negativePrompt = "negative_prompt", inputsSHA256 = "inputs_sha256"
         case aiGenerated = "ai_generated", modelWasWarm = "model_was_warm"
     }

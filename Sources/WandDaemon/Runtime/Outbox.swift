@@ -144,18 +144,3 @@ func iso8601(_ date: Date) -> String {
     return f.string(from: date)
 }
 
-/// Kodi/Jellyfin movie NFO: title, plot (the prompt), the "AI generated" tag, the date added.
-func movieNFO(title: String, plot: String, tags: [String], date: Date) -> String {
-    func esc(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-    }
-    let f = DateFormatter()
-    f.dateFormat = "yyyy-MM-dd HH:mm:ss"
-    f.timeZone = TimeZone(identifier: "UTC")
-    var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<movie>\n"
-    xml += "  <title>\(esc(title))</title>\n  <plot>\(esc(plot))</plot>\n"
-    for t in ["AI generated"] + tags { xml += "  <tag>\(esc(t))</tag>\n" }
-    xml += "  <dateadded>\(f.string(from: date))</dateadded>\n</movie>\n"
-    return xml
-}
