@@ -113,6 +113,19 @@ public struct GeneratedVideo: Sendable {
     /// What actually ran, for the sidecar: the device, the sampler grid, the negative prompt used.
     public var device: String
     public var notes: [String]
+
+    public init(width: Int, height: Int, fps: Int, frames: [RGBImage], latents: [Float], latentShape: [Int],
+                timings: StageTimings, device: String, notes: [String]) {
+        self.width = width
+        self.height = height
+        self.fps = fps
+        self.frames = frames
+        self.latents = latents
+        self.latentShape = latentShape
+        self.timings = timings
+        self.device = device
+        self.notes = notes
+    }
 }
 
 public protocol VideoGenerator: Sendable {

@@ -19,6 +19,7 @@ public struct DenoiseStep: Sendable {
 
 public struct CancelledError: Error, Sendable, CustomStringConvertible {
     public let completedSteps: Int
+    public init(completedSteps: Int) { self.completedSteps = completedSteps }
     public var description: String { "cancelled after \(completedSteps) denoising steps" }
 }
 
