@@ -202,6 +202,33 @@ final class DaemonRuntimeTests: XCTestCase {
         print("burst: 500 drops -> 500 videos in \(String(format: "%.1f", elapsed)) s")
     }
 
+    /// Drop-to-claim latency in both watch modes (printed for the issue note; settle is 0.2 s).
+    func testPickupLatency() async throws {
+        for mode in ["inotify", "poll"] {
+            try? FileManager.default.removeItem(atPath: dir + "/state")
+            let cfg = try config(watch: mode)
+            let daemon = try Daemon(config: cfg, generator: TestEngine(), log: { _ in })
+            let runner = Task { try await daemon.run() }
+            try await Task.sleep(nanoseconds: 500_000_000)
+            var samples: [Double] = []
+            for i in 0..<5 {
+                let t0 = Date()
+                let tmp = dir + "/inbox/.l\(mode)\(i).yaml"
+                FileManager.default.createFile(atPath: tmp, contents: Data(job(seed: i).utf8))
+                rename(tmp, dir + "/inbox/l\(mode)\(i).yaml")  // an atomic drop, as producers should do
+                while try Journal(path: dir + "/state/journal.sqlite").rows().count <= i {
+                    try await Task.sleep(nanoseconds: 5_000_000)
+                    if Date().timeIntervalSince(t0) > 10 { XCTFail("not claimed"); break }
+                }
+                samples.append(Date().timeIntervalSince(t0))
+            }
+            await daemon.stop()
+            try await runner.value
+            let sorted = samples.sorted()
+            print("pickup latency \(mode): median \(String(format: "%.2f", sorted[2])) s, max \(String(format: "%.2f", sorted[4])) s (settle 0.2 s)")
+        }
+    }
+
     func testCancelBetweenSteps() async throws {
         let cfg = try config()
         drop("long.yaml", job())
