@@ -1,3 +1,4 @@
+import CWandKernels
 import Glibc
 
 extension CPUBackend {
@@ -47,7 +48,7 @@ extension CPUBackend {
         let rows = x.count / n
         let src = x.data, dst = out.data
         parallelChunks(rows, threads: threads) { range in
-            for r in range { softmaxRow(src + r * n, dst + r * n, n) }
+            for r in range { wand_softmax_row(src + r * n, dst + r * n, Int32(n)) }
         }
         return out
     }
@@ -97,25 +98,4 @@ extension CPUBackend {
         for d in 0..<x.rank where x.shape[d] != 1 { strides[lead + d] = x.strides[d] }
         return Tensor(storage: x.storage, shape: shape, strides: strides, offset: x.offset)
     }
-}
-
-/// Numerically safe softmax of one row (max subtracted).
-@inline(__always)
-func softmaxRow(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
-    var m = -Float.infinity
-    for i in 0..<n { m = Swift.max(m, src[i]) }
-    var sum: Float = 0
-    var i = 0
-    var acc = F8()
-    let mv = F8(repeating: m)
-    while i + 8 <= n {
-        let e = expNonPositive8(load8(src + i) - mv)
-        store8(e, dst + i)
-        acc += e
-        i += 8
-    }
-    sum = acc.sum()
-    while i < n { let e = expScalar(src[i] - m); dst[i] = e; sum += e; i += 1 }
-    let inv = 1 / sum
-    for j in 0..<n { dst[j] *= inv }
 }
