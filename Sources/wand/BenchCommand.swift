@@ -50,6 +50,12 @@ struct BenchOps: ParsableCommand {
         let raw = Tensor(uninitialized: [n, d])
         rows.append(("sgemm_openblas_\(n)x3072x3072", time { CPUBackend.referenceSGEMM(m: n, n: d, k: d, a: x.data, b: w.data, c: raw.data) }, gemmFlop))
         rows.append(("linear_\(n)x3072x3072", try time { _ = try backend.linear(x, weight: w, bias: nil) }, gemmFlop))
+        // The same weight stored as bf16 and widened panel by panel inside `linear`.
+        let bf16 = UnsafeMutableBufferPointer<UInt16>.allocate(capacity: d * d)
+        defer { bf16.deallocate() }
+        for i in 0..<(d * d) { bf16[i] = UInt16(truncatingIfNeeded: w.data[i].bitPattern >> 16) }
+        let stored = StoredTensor(dtype: .bf16, shape: [d, d], bytes: UnsafeRawPointer(bf16.baseAddress!), owner: nil)
+        rows.append(("linear_bf16_panels_\(n)x3072x3072", try time { _ = try backend.linear(x, weight: stored, bias: nil) }, gemmFlop))
 
         for l in attentionLengths {
             let q = g.randn([l, 24, 128]), k = g.randn([l, 24, 128]), v = g.randn([l, 24, 128])

@@ -80,6 +80,10 @@ def main():
         if name.startswith("sgemm_openblas"):
             peak = flop / s
             print(f"{name:38} {s:9.4f} {'':>9} {'':>7} {flop / s:10.1f} {'':>10}  (OpenBLAS's own peak)")
+    for name, (s, flop) in ours.items():
+        if name not in rows and not name.startswith("sgemm_openblas"):
+            note = f"  {100 * flop / s / peak:.1f}% of OpenBLAS peak (no torch twin)" if peak else ""
+            print(f"{name:38} {s:9.4f} {'':>9} {'':>7} {flop / s:10.1f} {'':>10}{note}")
     for name, (ts, flop) in rows.items():
         if name in ours:
             s = ours[name][0]
