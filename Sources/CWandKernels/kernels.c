@@ -1,6 +1,9 @@
 #include "wand_kernels.h"
 #include <math.h>
 
+static int force_portable = 0;
+void wand_kernels_force_portable(int on) { force_portable = on; }
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 
@@ -107,7 +110,7 @@ static int has_avx2_fma(void) {
         __builtin_cpu_init();
         cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     }
-    return cached;
+    return cached && !force_portable;
 }
 #else
 static int has_avx2_fma(void) { return 0; }

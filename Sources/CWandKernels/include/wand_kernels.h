@@ -16,6 +16,9 @@ extern "C" {
 void wand_online_softmax_tile(float *scores, int rows, int cols, float *rowMax, float *rowSum,
                               float *acc, int d);
 
+/// Force the portable kernels (1) or allow AVX2/FMA again (0); for tests of the fallback.
+void wand_kernels_force_portable(int on);
+
 /// Softmax of one row in place-safe form (src may equal dst).
 void wand_softmax_row(const float *src, float *dst, int n);
 
