@@ -29,7 +29,7 @@ extension CPUBackend {
         let qBlocks = (lq + bq - 1) / bq
         let ld = heads * d
         let qp = q.data, kp = k.data, vp = v.data, op = out.data, bp = bias?.data
-        withBLASThreads(1) {
+        do {
             parallelChunks(heads * qBlocks, threads: threads) { items in
                 let scores = UnsafeMutablePointer<Float>.allocate(capacity: bq * bk)
                 let acc = UnsafeMutablePointer<Float>.allocate(capacity: bq * d)

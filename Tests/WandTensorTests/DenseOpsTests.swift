@@ -75,3 +75,22 @@ final class TensorOpsTests: XCTestCase {
         XCTAssertThrowsError(try t.sliced(dim: 1, 0..<4))
     }
 }
+
+final class ParallelTests: XCTestCase {
+    func testOpsFromAsyncContextAndNestedRegions() async throws {
+        let backend = CPUBackend(threads: 4)
+        let f = try Fixture("attention")
+        let y = try backend.attention(q: f.tensor("b_q"), k: f.tensor("b_k"), v: f.tensor("b_v"), scale: nil, bias: nil)
+        assertClose(y, try f.tensor("b_y"), "attention from async")
+        // Every index is visited exactly once, also when a region starts inside a region.
+        let hits = UnsafeMutablePointer<Int>.allocate(capacity: 1000)
+        defer { hits.deallocate() }
+        hits.update(repeating: 0, count: 1000)
+        parallelChunks(10, threads: 4) { outer in
+            for o in outer {
+                parallelChunks(100, threads: 4) { inner in for i in inner { hits[o * 100 + i] += 1 } }
+            }
+        }
+        XCTAssertEqual((0..<1000).filter { hits[$0] != 1 }.count, 0)
+    }
+}
