@@ -49,9 +49,11 @@ extension CPUBackend {
             let wt = UnsafeMutablePointer<Float>.allocate(capacity: taps * cout * cin)
             defer { wt.deallocate() }
             let wsrc = weight.data
-            for o in 0..<cout { for c in 0..<cin { for tap in 0..<taps {
-                wt[(tap * cout + o) * cin + c] = wsrc[(o * cin + c) * taps + tap]
-            } } }
+            parallelChunks(cout, threads: threads) { outs in
+                for o in outs { for c in 0..<cin { for tap in 0..<taps {
+                    wt[(tap * cout + o) * cin + c] = wsrc[(o * cin + c) * taps + tap]
+                } } }
+            }
             // Output rows in blocks so the C tile of the 27 accumulating GEMMs stays cache-sized.
             let rowsPerBlock = Swift.max(1, Swift.min(ho, 8192 / wp))
             let wide = UnsafeMutablePointer<Float>.allocate(capacity: cout * rowsPerBlock * wp)
@@ -75,12 +77,14 @@ extension CPUBackend {
                             } } }
                         }
                     }
-                    for o in 0..<cout {
-                        let add = bp?[o] ?? 0
-                        for r in 0..<rows {
-                            let s = wide + o * n + r * wp
-                            let d = dst + ((o * to + ot) * ho + r0 + r) * wo
-                            for c in 0..<wo { d[c] = s[c] + add }
+                    parallelChunks(cout, threads: threads) { outs in
+                        for o in outs {
+                            let add = bp?[o] ?? 0
+                            for r in 0..<rows {
+                                let s = wide + o * n + r * wp
+                                let d = dst + ((o * to + ot) * ho + r0 + r) * wo
+                                for c in 0..<wo { d[c] = s[c] + add }
+                            }
                         }
                     }
                     r0 += rows
