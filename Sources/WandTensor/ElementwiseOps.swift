@@ -64,6 +64,23 @@ extension CPUBackend {
     func broadcastBinary(_ op: String, _ a: Tensor, _ b: Tensor, vector: (F8, F8) -> F8,
                          scalar: (Float, Float) -> Float) throws -> Tensor {
         let shape = try broadcastShape(op, a.shape, b.shape)
+        if a.shape == shape, isTrailingBlock(b.shape, of: shape) {
+            // b repeats along the leading dims (a bias, a gamma, a [d] modulation row): walk it
+            // cyclically instead of materializing the broadcast.
+            let a = a.contiguous(), b = b.contiguous()
+            let out = Tensor(uninitialized: shape)
+            let period = b.count, rows = out.count / Swift.max(period, 1)
+            let pa = a.data, pb = b.data, po = out.data
+            parallelChunks(rows, threads: threads) { range in
+                for r in range {
+                    let ra = pa + r * period, ro = po + r * period
+                    var i = 0
+                    while i + 8 <= period { store8(vector(load8(ra + i), load8(pb + i)), ro + i); i += 8 }
+                    while i < period { ro[i] = scalar(ra[i], pb[i]); i += 1 }
+                }
+            }
+            return out
+        }
         let a = try expand(a, to: shape).contiguous(), b = try expand(b, to: shape).contiguous()
         let out = Tensor(uninitialized: shape)
         let n = out.count, block = 16_384
@@ -88,6 +105,15 @@ extension CPUBackend {
             if d1 == 1 { return d2 }
             throw TensorError.shapeMismatch(op: op, detail: "cannot broadcast \(s1) with \(s2)")
         }
+    }
+
+    /// True when `small`, left-padded with 1s, is all 1s followed by exactly the trailing dims of `shape`.
+    func isTrailingBlock(_ small: [Int], of shape: [Int]) -> Bool {
+        var dims = small
+        while dims.first == 1 && dims.count > 1 { dims.removeFirst() }
+        if dims == [1] { return true }
+        guard dims.count <= shape.count else { return false }
+        return Array(shape.suffix(dims.count)) == dims
     }
 
     /// A zero-stride view of `x` with `shape` (torch.expand).

@@ -94,3 +94,21 @@ final class ParallelTests: XCTestCase {
         XCTAssertEqual((0..<1000).filter { hits[$0] != 1 }.count, 0)
     }
 }
+
+final class BroadcastTests: XCTestCase {
+    func testTrailingBlockFastPathAndGeneralPathAgree() throws {
+        let backend = CPUBackend(threads: 3)
+        var g = TorchCPUGenerator(seed: 21)
+        let a = g.randn([5, 7, 19]), row = g.randn([19]), mid = g.randn([1, 7, 19]), col = g.randn([5, 1, 1])
+        for b in [row, mid, col, Tensor(filled: 2, shape: [1, 1])] {
+            let fast = try backend.add(a, b)
+            // Same sum through the materialized broadcast.
+            let expanded = try backend.expand(b, to: a.shape).contiguous()
+            let av = a.array, bv = expanded.array
+            XCTAssertEqual(fast.array, zip(av, bv).map { $0 + $1 }, "b \(b.shape)")
+        }
+        // b larger than a along a leading dim takes the general path.
+        let small = g.randn([1, 7, 19])
+        XCTAssertEqual(try backend.mul(small, a).shape, [5, 7, 19])
+    }
+}
