@@ -32,6 +32,7 @@ struct InspectCommand: ParsableCommand {
         for g in groups {
             print("\(g.path)")
             print("  \(g.verdict.summary)")
+            if let expert = g.expert { print("  \(expert) (from the folder name)") }
             if let config = g.config {
                 let fields = ["_class_name", "model_type", "dim", "num_layers", "in_dim", "in_channels", "num_attention_heads"]
                     .compactMap { key in config[key].map { "\(key)=\(render($0))" } }

@@ -68,6 +68,17 @@ final class LayoutTests: XCTestCase {
         try assertMapsOntoOfficial("umt5_hf.safetensors", official: "umt5_official.pth", KeyMapper.umt5TransformersToOfficial)
     }
 
+    func testEveryFP8WeightHasItsScale() throws {
+        let (_, weights) = try verdict("dit_comfy_fp8_scaled.safetensors")
+        let fp8 = weights.tensors.filter { $0.dtype == .fp8e4m3 && $0.name != "scaled_fp8" }
+        XCTAssertEqual(fp8.count, 20)
+        for t in fp8 {
+            let scale = KeyMapper.scaleNames(forWeight: t.name).compactMap { weights[$0] }.first
+            XCTAssertEqual(scale?.dtype, .f32, t.name)
+            XCTAssertEqual(scale?.shape, [], t.name)
+        }
+    }
+
     func testParameterCountExcludesScaleTensors() throws {
         let (fp8, _) = try verdict("dit_comfy_fp8_scaled.safetensors")
         let (official, weights) = try verdict("dit_official.safetensors")
