@@ -13,6 +13,7 @@ public struct UnigramTokenizer: Sendable {
     public let specialTokens: [(text: [UInt8], id: Int)]
 
     private let trie: PieceTrie
+    private let specialFirstBytes: Set<UInt8>
     private let minScore: Float
     private let maxScore: Float
     private let byteIDs: [Int]
@@ -31,13 +32,14 @@ public struct UnigramTokenizer: Sendable {
         padID = model.padID
         byteFallback = model.byteFallback
         self.specialTokens = specialTokens.map { (Array($0.0.utf8), $0.1) }.sorted { $0.text.count > $1.text.count }
-        var trie = PieceTrie()
+        specialFirstBytes = Set(self.specialTokens.compactMap { $0.text.first })
+        var trieEntries: [([UInt8], Int)] = []
         var minScore = Float.greatestFiniteMagnitude, maxScore = -Float.greatestFiniteMagnitude
         var byteIDs = [Int](repeating: -1, count: 256)
         for (id, p) in model.pieces.enumerated() {
             switch p.type {
             case .normal, .userDefined, .unused:
-                trie.insert(Array(p.text.utf8), id: id)
+                trieEntries.append((Array(p.text.utf8), id))
                 if p.type == .normal { minScore = min(minScore, p.score); maxScore = max(maxScore, p.score) }
             case .byte:
                 // "<0xAB>"
@@ -51,7 +53,7 @@ public struct UnigramTokenizer: Sendable {
         if model.byteFallback, byteIDs.contains(-1) {
             throw TokenizerError(path: path, "byte_fallback is set but not all 256 <0xXX> pieces exist")
         }
-        self.trie = trie
+        self.trie = PieceTrie(trieEntries)
         self.minScore = minScore
         self.maxScore = maxScore
         self.byteIDs = byteIDs
@@ -71,7 +73,8 @@ public struct UnigramTokenizer: Sendable {
         var segmentStart = 0
         var i = 0
         while i < bytes.count {
-            if let match = specialTokens.first(where: { $0.text.count <= bytes.count - i && Array(bytes[i..<(i + $0.text.count)]) == $0.text }) {
+            if specialFirstBytes.contains(bytes[i]),
+               let match = specialTokens.first(where: { $0.text.count <= bytes.count - i && bytes[i..<(i + $0.text.count)].elementsEqual($0.text) }) {
                 if segmentStart < i { ids += encodeNormalized(normalizer.normalize(String(decoding: bytes[segmentStart..<i], as: UTF8.self))) }
                 ids.append(match.id)
                 i += match.text.count
@@ -159,33 +162,66 @@ public struct UnigramTokenizer: Sendable {
 }
 
 /// A byte trie over piece texts, enumerating the pieces that start at a position, shortest first
-/// (the order sentencepiece's double-array common-prefix search yields them in).
+/// (the order sentencepiece's double-array common-prefix search yields them in). Built once from
+/// the sorted pieces into flat arrays (children of a node are contiguous and sorted), so the real
+/// 256k-piece umT5 vocabulary costs a few tens of MB rather than a dictionary per node.
 struct PieceTrie: Sendable {
-    private var children: [[UInt8: Int32]] = [[:]]
-    private var ids: [Int32] = [-1]
+    private var nodeID: [Int32] = []
+    private var firstEdge: [Int32] = []
+    private var edgeCount: [Int32] = []
+    private var edgeByte: [UInt8] = []
+    private var edgeTarget: [Int32] = []
 
-    mutating func insert(_ bytes: [UInt8], id: Int) {
-        var node = 0
-        for b in bytes {
-            if let next = children[node][b] {
-                node = Int(next)
-            } else {
-                children.append([:])
-                ids.append(-1)
-                children[node][b] = Int32(children.count - 1)
-                node = children.count - 1
-            }
+    init(_ entries: [([UInt8], Int)]) {
+        // Sort by bytes; for duplicate texts the lowest id wins (sentencepiece keeps the first).
+        let sorted = entries.sorted { $0.0.lexicographicallyPrecedes($1.0) || ($0.0 == $1.0 && $0.1 < $1.1) }
+        _ = build(sorted, sorted.startIndex..<sorted.endIndex, depth: 0)
+    }
+
+    private mutating func build(_ items: [([UInt8], Int)], _ range: Range<Int>, depth: Int) -> Int32 {
+        let node = Int32(nodeID.count)
+        nodeID.append(-1)
+        firstEdge.append(0)
+        edgeCount.append(0)
+        var lo = range.lowerBound
+        while lo < range.upperBound && items[lo].0.count == depth {
+            if nodeID[Int(node)] == -1 { nodeID[Int(node)] = Int32(items[lo].1) }
+            lo += 1
         }
-        if ids[node] == -1 { ids[node] = Int32(id) }
+        var groups: [(UInt8, Range<Int>)] = []
+        var i = lo
+        while i < range.upperBound {
+            let b = items[i].0[depth]
+            var j = i + 1
+            while j < range.upperBound && items[j].0[depth] == b { j += 1 }
+            groups.append((b, i..<j))
+            i = j
+        }
+        let first = edgeByte.count
+        firstEdge[Int(node)] = Int32(first)
+        edgeCount[Int(node)] = Int32(groups.count)
+        for (b, _) in groups { edgeByte.append(b); edgeTarget.append(-1) }
+        for (k, (_, r)) in groups.enumerated() {
+            edgeTarget[first + k] = build(items, r, depth: depth + 1)
+        }
+        return node
     }
 
     func forEachPrefix(of s: [UInt8], from: Int, _ body: (_ id: Int, _ length: Int) -> Void) {
+        guard !nodeID.isEmpty else { return }
         var node = 0
         var i = from
-        while i < s.count, let next = children[node][s[i]] {
-            node = Int(next)
+        while i < s.count {
+            var lo = Int(firstEdge[node]), hi = lo + Int(edgeCount[node])
+            let b = s[i]
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if edgeByte[mid] < b { lo = mid + 1 } else { hi = mid }
+            }
+            guard lo < Int(firstEdge[node]) + Int(edgeCount[node]), edgeByte[lo] == b else { return }
+            node = Int(edgeTarget[lo])
             i += 1
-            if ids[node] >= 0 { body(Int(ids[node]), i - from) }
+            if nodeID[node] >= 0 { body(Int(nodeID[node]), i - from) }
         }
     }
 }
