@@ -61,6 +61,12 @@ final class PyTorchCheckpointTests: XCTestCase {
         }
     }
 
+    func testLegacyNonZipFormatIsRefusedClearly() {
+        XCTAssertThrowsError(try PyTorchCheckpoint(path: Fixtures.weights("legacy_format.pth"))) { error in
+            guard case .unsupported? = (error as? WeightError)?.kind else { return XCTFail("\(error)") }
+        }
+    }
+
     func testHostileCheckpointsNameTheRefusedGlobal() {
         // Protocol 2 writes Python 2 spellings: builtins -> __builtin__, subprocess -> commands.
         let cases: [(String, String, String)] = [

@@ -142,6 +142,7 @@ save_pth("views.pth", collections.OrderedDict([("a", base[2:8].view(2, 3)), ("b"
                                                ("nested", {"c": torch.ones(2, dtype=torch.int64)})]))
 torch.save({"transposed": torch.arange(12, dtype=torch.float32).view(3, 4).t()},
            os.path.join(OUT, "noncontiguous.pth"))
+torch.save({"w": torch.zeros(2)}, os.path.join(OUT, "legacy_format.pth"), _use_new_zipfile_serialization=False)
 with zipfile.ZipFile(os.path.join(OUT, "views.pth")) as src, \
         zipfile.ZipFile(os.path.join(OUT, "deflated.pth"), "w", zipfile.ZIP_DEFLATED) as dst:
     for info in src.infolist():
