@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A SentencePiece unigram tokenizer: the reference normalizer, Viterbi segmentation over the
 /// normalized bytes exactly as sentencepiece's `unigram_model.cc` (EncodeOptimized) does it,
 /// byte fallback for unknown pieces, and umT5's EOS / padding conventions.
@@ -173,36 +179,63 @@ struct PieceTrie: Sendable {
     private var edgeTarget: [Int32] = []
 
     init(_ entries: [([UInt8], Int)]) {
-        // Sort by bytes; for duplicate texts the lowest id wins (sentencepiece keeps the first).
-        let sorted = entries.sorted { $0.0.lexicographicallyPrecedes($1.0) || ($0.0 == $1.0 && $0.1 < $1.1) }
-        _ = build(sorted, sorted.startIndex..<sorted.endIndex, depth: 0)
+        // All piece bytes in one pool; pieces sorted by bytes (memcmp), ties by id so that for
+        // duplicate texts the lowest id wins (sentencepiece keeps the first).
+        var pool: [UInt8] = []
+        var start: [Int] = [], length: [Int] = [], ids: [Int] = []
+        for (bytes, id) in entries {
+            start.append(pool.count)
+            length.append(bytes.count)
+            ids.append(id)
+            pool.append(contentsOf: bytes)
+        }
+        var order = Array(0..<entries.count)
+        pool.withUnsafeBufferPointer { p in
+            let base = p.baseAddress
+            order.sort { a, b in
+                let n = min(length[a], length[b])
+                let c = n == 0 ? 0 : memcmp(base! + start[a], base! + start[b], n)
+                if c != 0 { return c < 0 }
+                if length[a] != length[b] { return length[a] < length[b] }
+                return ids[a] < ids[b]
+            }
+            build(p, start, length, ids, order, order.startIndex..<order.endIndex, depth: 0)
+        }
     }
 
-    private mutating func build(_ items: [([UInt8], Int)], _ range: Range<Int>, depth: Int) -> Int32 {
+    @discardableResult
+    private mutating func build(_ pool: UnsafeBufferPointer<UInt8>, _ start: [Int], _ length: [Int], _ ids: [Int],
+                                _ order: [Int], _ range: Range<Int>, depth: Int) -> Int32 {
         let node = Int32(nodeID.count)
         nodeID.append(-1)
-        firstEdge.append(0)
+        firstEdge.append(Int32(edgeByte.count))
         edgeCount.append(0)
         var lo = range.lowerBound
-        while lo < range.upperBound && items[lo].0.count == depth {
-            if nodeID[Int(node)] == -1 { nodeID[Int(node)] = Int32(items[lo].1) }
+        while lo < range.upperBound && length[order[lo]] == depth {
+            if nodeID[Int(node)] == -1 { nodeID[Int(node)] = Int32(ids[order[lo]]) }
             lo += 1
         }
-        var groups: [(UInt8, Range<Int>)] = []
+        func byte(_ i: Int) -> UInt8 { pool[start[order[i]] + depth] }
+        // First pass: one edge per distinct byte (the range is sorted, so equal bytes are adjacent).
+        let first = edgeByte.count
         var i = lo
         while i < range.upperBound {
-            let b = items[i].0[depth]
-            var j = i + 1
-            while j < range.upperBound && items[j].0[depth] == b { j += 1 }
-            groups.append((b, i..<j))
-            i = j
+            let b = byte(i)
+            edgeByte.append(b)
+            edgeTarget.append(-1)
+            while i < range.upperBound && byte(i) == b { i += 1 }
         }
-        let first = edgeByte.count
-        firstEdge[Int(node)] = Int32(first)
-        edgeCount[Int(node)] = Int32(groups.count)
-        for (b, _) in groups { edgeByte.append(b); edgeTarget.append(-1) }
-        for (k, (_, r)) in groups.enumerated() {
-            edgeTarget[first + k] = build(items, r, depth: depth + 1)
+        edgeCount[Int(node)] = Int32(edgeByte.count - first)
+        // Second pass: build each child over its sub-range.
+        var edge = first
+        i = lo
+        while i < range.upperBound {
+            let b = byte(i)
+            var j = i
+            while j < range.upperBound && byte(j) == b { j += 1 }
+            edgeTarget[edge] = build(pool, start, length, ids, order, i..<j, depth: depth + 1)
+            edge += 1
+            i = j
         }
         return node
     }
