@@ -23,6 +23,10 @@ struct InspectCommand: ParsableCommand {
             throw ExitCode.failure
         }
         let groups = contents.groups
+        if let index = try? WeightFolder.pipelineIndex(path) {
+            let fields = ["_class_name", "boundary_ratio", "expand_timesteps"].compactMap { key in index[key].map { "\(key)=\(render($0))" } }
+            print("model_index.json: " + fields.joined(separator: " "))
+        }
         for failure in contents.failures { print("refused: \(failure)") }
         if groups.isEmpty {
             print("error: \(path): no weight files found")

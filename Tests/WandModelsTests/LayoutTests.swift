@@ -102,3 +102,17 @@ final class WeightFolderTests: XCTestCase {
         XCTAssertEqual(hf.verdict.parameterCount, official.verdict.parameterCount)
     }
 }
+
+final class DiffusersRepoTests: XCTestCase {
+    func testDiffusersPipelineFolder() throws {
+        let root = Fixtures.weights("diffusers_repo")
+        let index = try XCTUnwrap(try WeightFolder.pipelineIndex(root))
+        XCTAssertEqual(index["_class_name"], .string("WanPipeline"))
+        XCTAssertEqual(index["boundary_ratio"], .number(0.875))
+        let contents = try WeightFolder.open(root)
+        XCTAssertTrue(contents.failures.isEmpty)
+        XCTAssertEqual(contents.groups.map { $0.verdict.layout }, [.diffusers, .diffusers])
+        XCTAssertEqual(contents.groups.map { $0.verdict.model }, [.customDiT, .vae21])
+        XCTAssertEqual(contents.groups.first?.config?["in_channels"], .integer(4))
+    }
+}

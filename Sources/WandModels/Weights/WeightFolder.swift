@@ -42,6 +42,15 @@ public enum WeightFolder {
         return Contents(groups: [try openFile(path)], failures: [])
     }
 
+    /// A diffusers pipeline's `model_index.json` at the root of `path` (`_class_name`, `boundary_ratio`,
+    /// `expand_timesteps`, component folders), if there is one.
+    public static func pipelineIndex(_ path: String) throws(WeightError) -> JSONValue? {
+        let indexPath = PathUtil.join(path, "model_index.json")
+        guard PathUtil.isDirectory(path), PathUtil.isRegularFile(indexPath) else { return nil }
+        let file = try MappedFile(path: indexPath)
+        do { return try JSONParser.parse(file.all) } catch { throw WeightError(path: indexPath, .malformedHeader(error)) }
+    }
+
     public static func openFile(_ path: String) throws(WeightError) -> WeightGroup {
         let weights: WeightSet
         var unsupported: [WeightError] = []
