@@ -1,3 +1,5 @@
+import CWandKernels
+
 extension CPUBackend {
     /// Tile sizes: 512 queries × 1024 keys keeps both GEMMs of a tile (512×1024×128 and
     /// 512×128×1024) in OpenBLAS's efficient range; the query tile shrinks when there would be too
@@ -27,7 +29,7 @@ extension CPUBackend {
         let qBlocks = (lq + bq - 1) / bq
         let ld = heads * d
         let qp = q.data, kp = k.data, vp = v.data, op = out.data, bp = bias?.data
-        withBLASThreads(1) {
+        do {
             parallelChunks(heads * qBlocks, threads: threads) { items in
                 let scores = UnsafeMutablePointer<Float>.allocate(capacity: bq * bk)
                 let acc = UnsafeMutablePointer<Float>.allocate(capacity: bq * d)
@@ -46,35 +48,13 @@ extension CPUBackend {
                         CPUBackend.sgemm(transB: true, m: rows, n: cols, k: d, alpha: s,
                                          a: qp + q0 * ld + h * d, lda: ld, b: kp + k0 * ld + h * d, ldb: ld,
                                          c: scores, ldc: cols)
-                        for r in 0..<rows {
-                            let row = scores + r * cols
-                            if let bp {
-                                let brow = bp + (h * lq + q0 + r) * lk + k0
+                        if let bp {
+                            for r in 0..<rows {
+                                let row = scores + r * cols, brow = bp + (h * lq + q0 + r) * lk + k0
                                 for j in 0..<cols { row[j] += brow[j] }
                             }
-                            var m = rowMax[r]
-                            var mv8 = F8(repeating: m), jm = 0
-                            while jm + 8 <= cols { mv8 = pointwiseMax(mv8, load8(row + jm)); jm += 8 }
-                            m = mv8.max()
-                            while jm < cols { m = Swift.max(m, row[jm]); jm += 1 }
-                            let correction = rowMax[r] == -.infinity ? 0 : expScalar(rowMax[r] - m)
-                            rowMax[r] = m
-                            var sumV = F8(), j = 0
-                            let mv = F8(repeating: m)
-                            while j + 8 <= cols {
-                                let e = expNonPositive8(load8(row + j) - mv)
-                                store8(e, row + j)
-                                sumV += e
-                                j += 8
-                            }
-                            var sum = sumV.sum()
-                            while j < cols { let e = expScalar(row[j] - m); row[j] = e; sum += e; j += 1 }
-                            rowSum[r] = rowSum[r] * correction + sum
-                            if correction != 1 {
-                                let a = acc + r * d
-                                for t in 0..<d { a[t] *= correction }
-                            }
                         }
+                        wand_online_softmax_tile(scores, Int32(rows), Int32(cols), rowMax, rowSum, acc, Int32(d))
                         CPUBackend.sgemm(m: rows, n: d, k: cols, a: scores, lda: cols, b: vp + k0 * ld + h * d,
                                          ldb: ld, beta: 1, c: acc, ldc: d)
                         k0 += cols

@@ -1,10 +1,12 @@
 import CBLAS
 import Glibc
 
-/// The CPU backend: GEMMs on OpenBLAS, everything else in Swift over unsafe buffers, spread over
-/// `threads` cores. OpenBLAS's thread count is process-global; the backend sets it to `threads`
-/// for big GEMMs and to 1 inside its own parallel regions (attention), so use one CPUBackend at a
-/// time per process (the engine runs one job at a time).
+/// The CPU backend: GEMMs on OpenBLAS, everything else in Swift (and the small C kernels of
+/// CWandKernels) over unsafe buffers, spread over `threads` cores by WandTensor's worker pool.
+///
+/// OpenBLAS always runs single-threaded here and the backend splits big GEMMs itself: once
+/// OpenBLAS has run a multi-threaded call, its later calls from several threads at once are
+/// serialized (measured with libopenblas0-pthread 0.3.21), which would serialize attention.
 public struct CPUBackend: ComputeBackend {
     public let threads: Int
     public var name: String { "cpu(openblas, \(threads) threads)" }
@@ -12,10 +14,10 @@ public struct CPUBackend: ComputeBackend {
     public init(threads: Int? = nil) {
         let available = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         self.threads = Swift.max(1, threads ?? available)
-        openblas_set_num_threads(Int32(self.threads))
+        openblas_set_num_threads(1)
     }
 
-    /// Row-major C = alpha·op(A)·op(B) + beta·C.
+    /// Row-major C = alpha·op(A)·op(B) + beta·C on the calling thread.
     @inline(__always)
     static func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
                       a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float = 0,
@@ -24,10 +26,34 @@ public struct CPUBackend: ComputeBackend {
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
-    func withBLASThreads<R>(_ n: Int, _ body: () throws -> R) rethrows -> R {
-        openblas_set_num_threads(Int32(n))
-        defer { openblas_set_num_threads(Int32(threads)) }
-        return try body()
+    /// The same GEMM split over the worker pool: by rows of C when M is the larger side, else
+    /// by columns. Each piece is one single-threaded OpenBLAS call.
+    func gemm(transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+              b: UnsafePointer<Float>, ldb: Int, beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        let flops = 2 * m * n * k
+        if threads == 1 || flops < 4_000_000 {
+            Self.sgemm(transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta,
+                       c: c, ldc: ldc)
+            return
+        }
+        let splitRows = m >= n
+        let extent = splitRows ? m : n
+        let pieces = Swift.min(threads, (extent + 15) / 16)
+        parallelChunks(pieces, threads: threads) { range in
+            for p in range {
+                // Piece boundaries on multiples of 16 keep OpenBLAS's micro-tiles whole.
+                let lo = Swift.min(extent, (extent * p / pieces + 15) / 16 * 16)
+                let hi = p == pieces - 1 ? extent : Swift.min(extent, (extent * (p + 1) / pieces + 15) / 16 * 16)
+                if lo >= hi { continue }
+                if splitRows {
+                    Self.sgemm(transB: transB, m: hi - lo, n: n, k: k, alpha: alpha, a: a + lo * lda, lda: lda,
+                               b: b, ldb: ldb, beta: beta, c: c + lo * ldc, ldc: ldc)
+                } else {
+                    Self.sgemm(transB: transB, m: m, n: hi - lo, k: k, alpha: alpha, a: a, lda: lda,
+                               b: transB ? b + lo * ldb : b + lo, ldb: ldb, beta: beta, c: c + lo, ldc: ldc)
+                }
+            }
+        }
     }
 
     public func matmul(_ a: Tensor, _ b: Tensor) throws -> Tensor {
@@ -38,7 +64,7 @@ public struct CPUBackend: ComputeBackend {
         let m = a.shape[0], k = a.shape[1], n = b.shape[1]
         let out = Tensor(uninitialized: [m, n])
         if k == 0 { out.data.update(repeating: 0, count: m * n); return out }
-        CPUBackend.sgemm(m: m, n: n, k: k, a: a.data, lda: k, b: b.data, ldb: n, c: out.data, ldc: n)
+        gemm(m: m, n: n, k: k, a: a.data, lda: k, b: b.data, ldb: n, c: out.data, ldc: n)
         return out
     }
 
@@ -51,8 +77,8 @@ public struct CPUBackend: ComputeBackend {
         let x = x.contiguous(), w = weight.contiguous()
         let out = Tensor(uninitialized: Array(x.shape.dropLast()) + [outFeatures])
         try Self.fillBias(out.data, rows: rows, outFeatures: outFeatures, bias: bias)
-        CPUBackend.sgemm(transB: true, m: rows, n: outFeatures, k: inFeatures, a: x.data, lda: inFeatures,
-                         b: w.data, ldb: inFeatures, beta: 1, c: out.data, ldc: outFeatures)
+        gemm(transB: true, m: rows, n: outFeatures, k: inFeatures, a: x.data, lda: inFeatures,
+             b: w.data, ldb: inFeatures, beta: 1, c: out.data, ldc: outFeatures)
         return out
     }
 
@@ -81,8 +107,8 @@ public struct CPUBackend: ComputeBackend {
             while o < outFeatures {
                 let p = Swift.min(panel, outFeatures - o)
                 try weight.widenRows(o, p, into: scratch)
-                CPUBackend.sgemm(transB: true, m: rows, n: p, k: inFeatures, a: x.data, lda: inFeatures,
-                                 b: scratch, ldb: inFeatures, beta: 1, c: out.data + o, ldc: outFeatures)
+                gemm(transB: true, m: rows, n: p, k: inFeatures, a: x.data, lda: inFeatures,
+                     b: scratch, ldb: inFeatures, beta: 1, c: out.data + o, ldc: outFeatures)
                 o += p
             }
         }
@@ -103,10 +129,14 @@ public struct CPUBackend: ComputeBackend {
 }
 
 extension CPUBackend {
-    /// Plain cblas_sgemm, row-major C[m,n] = A[m,k]·B[n,k]ᵀ, exposed so `wand bench ops` can
-    /// measure OpenBLAS's own speed next to `linear`.
-    public static func referenceSGEMM(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
-                                      c: UnsafeMutablePointer<Float>) {
-        sgemm(transB: true, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: k, c: c, ldc: n)
+    /// Plain cblas_sgemm with OpenBLAS's own threading (`threads`), row-major C[m,n] = A[m,k]·B[n,k]ᵀ:
+    /// `wand bench ops` measures OpenBLAS's peak with it. Afterwards OpenBLAS is back to one thread,
+    /// but concurrent OpenBLAS calls in this process stay serialized (see CPUBackend), so run it
+    /// after everything else.
+    public func referenceSGEMM(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                               c: UnsafeMutablePointer<Float>) {
+        openblas_set_num_threads(Int32(threads))
+        defer { openblas_set_num_threads(1) }
+        Self.sgemm(transB: true, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: k, c: c, ldc: n)
     }
 }

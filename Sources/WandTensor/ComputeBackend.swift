@@ -57,6 +57,11 @@ public protocol ComputeBackend: Sendable {
     func add(_ a: Tensor, _ b: Tensor) throws -> Tensor
     /// a · b with PyTorch broadcasting.
     func mul(_ a: Tensor, _ b: Tensor) throws -> Tensor
+    /// a − b with PyTorch broadcasting.
+    func sub(_ a: Tensor, _ b: Tensor) throws -> Tensor
+    /// x · scale + shift with scalar scale and shift.
+    func affine(_ x: Tensor, scale: Float, shift: Float) -> Tensor
+    func clamp(_ x: Tensor, lower: Float, upper: Float) -> Tensor
 
     // Attention and positions
     /// softmax(q·kᵀ·scale + bias)·v per head, tiled over keys with an online softmax.

@@ -49,9 +49,11 @@ extension CPUBackend {
             let wt = UnsafeMutablePointer<Float>.allocate(capacity: taps * cout * cin)
             defer { wt.deallocate() }
             let wsrc = weight.data
-            for o in 0..<cout { for c in 0..<cin { for tap in 0..<taps {
-                wt[(tap * cout + o) * cin + c] = wsrc[(o * cin + c) * taps + tap]
-            } } }
+            parallelChunks(cout, threads: threads) { outs in
+                for o in outs { for c in 0..<cin { for tap in 0..<taps {
+                    wt[(tap * cout + o) * cin + c] = wsrc[(o * cin + c) * taps + tap]
+                } } }
+            }
             // Output rows in blocks so the C tile of the 27 accumulating GEMMs stays cache-sized.
             let rowsPerBlock = Swift.max(1, Swift.min(ho, 8192 / wp))
             let wide = UnsafeMutablePointer<Float>.allocate(capacity: cout * rowsPerBlock * wp)
@@ -60,19 +62,29 @@ extension CPUBackend {
                 var r0 = 0
                 while r0 < ho {
                     let rows = Swift.min(rowsPerBlock, ho - r0), n = rows * wp
-                    var tap = 0
-                    for dt in 0..<kt { for dh in 0..<kh { for dw in 0..<kw {
-                        let b = padded + (ot * stride.0 + dt) * frame + (r0 + dh) * wp + dw
-                        CPUBackend.sgemm(m: cout, n: n, k: cin, a: wt + tap * cout * cin, lda: cin, b: b, ldb: chan,
-                                         beta: tap == 0 ? 0 : 1, c: wide, ldc: n)
-                        tap += 1
-                    } } }
-                    for o in 0..<cout {
-                        let add = bp?[o] ?? 0
-                        for r in 0..<rows {
-                            let s = wide + o * n + r * wp
-                            let d = dst + ((o * to + ot) * ho + r0 + r) * wo
-                            for c in 0..<wo { d[c] = s[c] + add }
+                    // Threads take disjoint column ranges and run all taps on them, so each
+                    // keeps its own slice of the accumulator hot.
+                    let pieces = Swift.min(threads, Swift.max(1, n / 64))
+                    parallelChunks(pieces, threads: threads) { range in
+                        for piece in range {
+                            let lo = n * piece / pieces, hi = n * (piece + 1) / pieces
+                            var tap = 0
+                            for dt in 0..<kt { for dh in 0..<kh { for dw in 0..<kw {
+                                let b = padded + (ot * stride.0 + dt) * frame + (r0 + dh) * wp + dw + lo
+                                CPUBackend.sgemm(m: cout, n: hi - lo, k: cin, a: wt + tap * cout * cin, lda: cin,
+                                                 b: b, ldb: chan, beta: tap == 0 ? 0 : 1, c: wide + lo, ldc: n)
+                                tap += 1
+                            } } }
+                        }
+                    }
+                    parallelChunks(cout, threads: threads) { outs in
+                        for o in outs {
+                            let add = bp?[o] ?? 0
+                            for r in 0..<rows {
+                                let s = wide + o * n + r * wp
+                                let d = dst + ((o * to + ot) * ho + r0 + r) * wo
+                                for c in 0..<wo { d[c] = s[c] + add }
+                            }
                         }
                     }
                     r0 += rows
@@ -97,8 +109,7 @@ extension CPUBackend {
                             for oc in 0..<wo { dstRow[r * wo + oc] = s[oc * stride.2] }
                         }
                     } } } }
-                    CPUBackend.sgemm(m: cout, n: n, k: kdim, a: weight.data, lda: kdim, b: cols, ldb: n,
-                                     c: res, ldc: n)
+                    gemm(m: cout, n: n, k: kdim, a: weight.data, lda: kdim, b: cols, ldb: n, c: res, ldc: n)
                     for o in 0..<cout {
                         let add = bp?[o] ?? 0
                         let d = dst + ((o * to + ot) * ho + r0) * wo, s = res + o * n

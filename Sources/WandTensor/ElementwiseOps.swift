@@ -1,3 +1,4 @@
+import CWandKernels
 import Glibc
 
 extension CPUBackend {
@@ -47,7 +48,7 @@ extension CPUBackend {
         let rows = x.count / n
         let src = x.data, dst = out.data
         parallelChunks(rows, threads: threads) { range in
-            for r in range { softmaxRow(src + r * n, dst + r * n, n) }
+            for r in range { wand_softmax_row(src + r * n, dst + r * n, Int32(n)) }
         }
         return out
     }
@@ -63,6 +64,23 @@ extension CPUBackend {
     func broadcastBinary(_ op: String, _ a: Tensor, _ b: Tensor, vector: (F8, F8) -> F8,
                          scalar: (Float, Float) -> Float) throws -> Tensor {
         let shape = try broadcastShape(op, a.shape, b.shape)
+        if a.shape == shape, isTrailingBlock(b.shape, of: shape) {
+            // b repeats along the leading dims (a bias, a gamma, a [d] modulation row): walk it
+            // cyclically instead of materializing the broadcast.
+            let a = a.contiguous(), b = b.contiguous()
+            let out = Tensor(uninitialized: shape)
+            let period = b.count, rows = out.count / Swift.max(period, 1)
+            let pa = a.data, pb = b.data, po = out.data
+            parallelChunks(rows, threads: threads) { range in
+                for r in range {
+                    let ra = pa + r * period, ro = po + r * period
+                    var i = 0
+                    while i + 8 <= period { store8(vector(load8(ra + i), load8(pb + i)), ro + i); i += 8 }
+                    while i < period { ro[i] = scalar(ra[i], pb[i]); i += 1 }
+                }
+            }
+            return out
+        }
         let a = try expand(a, to: shape).contiguous(), b = try expand(b, to: shape).contiguous()
         let out = Tensor(uninitialized: shape)
         let n = out.count, block = 16_384
@@ -89,6 +107,15 @@ extension CPUBackend {
         }
     }
 
+    /// True when `small`, left-padded with 1s, is all 1s followed by exactly the trailing dims of `shape`.
+    func isTrailingBlock(_ small: [Int], of shape: [Int]) -> Bool {
+        var dims = small
+        while dims.first == 1 && dims.count > 1 { dims.removeFirst() }
+        if dims == [1] { return true }
+        guard dims.count <= shape.count else { return false }
+        return Array(shape.suffix(dims.count)) == dims
+    }
+
     /// A zero-stride view of `x` with `shape` (torch.expand).
     func expand(_ x: Tensor, to shape: [Int]) throws -> Tensor {
         if x.shape == shape { return x }
@@ -97,25 +124,4 @@ extension CPUBackend {
         for d in 0..<x.rank where x.shape[d] != 1 { strides[lead + d] = x.strides[d] }
         return Tensor(storage: x.storage, shape: shape, strides: strides, offset: x.offset)
     }
-}
-
-/// Numerically safe softmax of one row (max subtracted).
-@inline(__always)
-func softmaxRow(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
-    var m = -Float.infinity
-    for i in 0..<n { m = Swift.max(m, src[i]) }
-    var sum: Float = 0
-    var i = 0
-    var acc = F8()
-    let mv = F8(repeating: m)
-    while i + 8 <= n {
-        let e = expNonPositive8(load8(src + i) - mv)
-        store8(e, dst + i)
-        acc += e
-        i += 8
-    }
-    sum = acc.sum()
-    while i < n { let e = expScalar(src[i] - m); dst[i] = e; sum += e; i += 1 }
-    let inv = 1 / sum
-    for j in 0..<n { dst[j] *= inv }
 }

@@ -54,8 +54,9 @@ extension CPUBackend {
             case .nearestExact:
                 return ([Swift.min(Int(floorf((Float(i) + 0.5) * scale)), input - 1)], [1])
             case .area:
-                let start = Int(floorf(Float(i * input) / Float(output)))
-                let end = Int(ceilf(Float((i + 1) * input) / Float(output)))
+                // adaptive_avg_pool2d's window, in integers like ATen.
+                let start = (i * input) / output
+                let end = ((i + 1) * input + output - 1) / output
                 let n = end - start
                 return (Array(start..<end), [Float](repeating: 1 / Float(n), count: n))
             case .bilinear(let align):

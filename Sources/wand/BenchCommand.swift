@@ -48,8 +48,13 @@ struct BenchOps: ParsableCommand {
         let x = g.randn([n, d]), w = g.randn([d, d])
         let gemmFlop = 2.0 * Double(n) * Double(d) * Double(d) / 1e9
         let raw = Tensor(uninitialized: [n, d])
-        rows.append(("sgemm_openblas_\(n)x3072x3072", time { CPUBackend.referenceSGEMM(m: n, n: d, k: d, a: x.data, b: w.data, c: raw.data) }, gemmFlop))
         rows.append(("linear_\(n)x3072x3072", try time { _ = try backend.linear(x, weight: w, bias: nil) }, gemmFlop))
+        // The same weight stored as bf16 and widened panel by panel inside `linear`.
+        let bf16 = UnsafeMutableBufferPointer<UInt16>.allocate(capacity: d * d)
+        defer { bf16.deallocate() }
+        for i in 0..<(d * d) { bf16[i] = UInt16(truncatingIfNeeded: w.data[i].bitPattern >> 16) }
+        let stored = StoredTensor(dtype: .bf16, shape: [d, d], bytes: UnsafeRawPointer(bf16.baseAddress!), owner: nil)
+        rows.append(("linear_bf16_panels_\(n)x3072x3072", try time { _ = try backend.linear(x, weight: stored, bias: nil) }, gemmFlop))
 
         for l in attentionLengths {
             let q = g.randn([l, 24, 128]), k = g.randn([l, 24, 128]), v = g.randn([l, 24, 128])
@@ -65,6 +70,12 @@ struct BenchOps: ParsableCommand {
         rows.append(("conv3d_1024to512_k3_T\(convFrames)_\(convSize[0])x\(convSize[1])", try time {
             _ = try backend.conv3d(cx, weight: cw, bias: cb, stride: (1, 1, 1), padding: .causal(time: 1, height: 1, width: 1))
         }, convFlop))
+
+        // OpenBLAS's own multi-threaded sgemm last: after it, concurrent OpenBLAS calls in this
+        // process are serialized (see CPUBackend), which would slow the attention rows above.
+        rows.insert(("sgemm_openblas_\(n)x3072x3072", time {
+            backend.referenceSGEMM(m: n, n: d, k: d, a: x.data, b: w.data, c: raw.data)
+        }, gemmFlop), at: 0)
 
         if tsv {
             for (name, s, flop) in rows { print("\(name)\t\(s)\t\(flop)") }

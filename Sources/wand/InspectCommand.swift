@@ -23,6 +23,10 @@ struct InspectCommand: ParsableCommand {
             throw ExitCode.failure
         }
         let groups = contents.groups
+        if let index = try? WeightFolder.pipelineIndex(path) {
+            let fields = ["_class_name", "boundary_ratio", "expand_timesteps"].compactMap { key in index[key].map { "\(key)=\(render($0))" } }
+            print("model_index.json: " + fields.joined(separator: " "))
+        }
         for failure in contents.failures { print("refused: \(failure)") }
         if groups.isEmpty {
             print("error: \(path): no weight files found")
@@ -32,6 +36,7 @@ struct InspectCommand: ParsableCommand {
         for g in groups {
             print("\(g.path)")
             print("  \(g.verdict.summary)")
+            if let expert = g.expert { print("  \(expert) (from the folder name)") }
             if let config = g.config {
                 let fields = ["_class_name", "model_type", "dim", "num_layers", "in_dim", "in_channels", "num_attention_heads"]
                     .compactMap { key in config[key].map { "\(key)=\(render($0))" } }

@@ -126,7 +126,7 @@ final class TokenizerFuzzTests: XCTestCase {
         let seed = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Fixtures.tokenizer("spiece_byte_fallback.model"))))
         var rng = SplitMix64(state: 1234)
         var loaded = 0
-        for i in 0..<150 {
+        for i in 0..<60 {
             var b = seed
             switch i % 3 {
             case 0: for _ in 0..<4 { b[Int(rng.next() % UInt64(b.count))] ^= UInt8(1 << (rng.next() % 8)) }

@@ -68,6 +68,17 @@ final class LayoutTests: XCTestCase {
         try assertMapsOntoOfficial("umt5_hf.safetensors", official: "umt5_official.pth", KeyMapper.umt5TransformersToOfficial)
     }
 
+    func testEveryFP8WeightHasItsScale() throws {
+        let (_, weights) = try verdict("dit_comfy_fp8_scaled.safetensors")
+        let fp8 = weights.tensors.filter { $0.dtype == .fp8e4m3 && $0.name != "scaled_fp8" }
+        XCTAssertEqual(fp8.count, 20)
+        for t in fp8 {
+            let scale = KeyMapper.scaleNames(forWeight: t.name).compactMap { weights[$0] }.first
+            XCTAssertEqual(scale?.dtype, .f32, t.name)
+            XCTAssertEqual(scale?.shape, [], t.name)
+        }
+    }
+
     func testParameterCountExcludesScaleTensors() throws {
         let (fp8, _) = try verdict("dit_comfy_fp8_scaled.safetensors")
         let (official, weights) = try verdict("dit_official.safetensors")
@@ -89,5 +100,19 @@ final class WeightFolderTests: XCTestCase {
         let hf = try WeightFolder.open(Fixtures.weights("umt5_hf.safetensors")).groups[0]
         let official = try WeightFolder.open(Fixtures.weights("umt5_official.pth")).groups[0]
         XCTAssertEqual(hf.verdict.parameterCount, official.verdict.parameterCount)
+    }
+}
+
+final class DiffusersRepoTests: XCTestCase {
+    func testDiffusersPipelineFolder() throws {
+        let root = Fixtures.weights("diffusers_repo")
+        let index = try XCTUnwrap(try WeightFolder.pipelineIndex(root))
+        XCTAssertEqual(index["_class_name"], .string("WanPipeline"))
+        XCTAssertEqual(index["boundary_ratio"], .number(0.875))
+        let contents = try WeightFolder.open(root)
+        XCTAssertTrue(contents.failures.isEmpty)
+        XCTAssertEqual(contents.groups.map { $0.verdict.layout }, [.diffusers, .diffusers])
+        XCTAssertEqual(contents.groups.map { $0.verdict.model }, [.customDiT, .vae21])
+        XCTAssertEqual(contents.groups.first?.config?["in_channels"], .integer(4))
     }
 }

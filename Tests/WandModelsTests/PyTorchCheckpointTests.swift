@@ -35,6 +35,15 @@ final class PyTorchCheckpointTests: XCTestCase {
         XCTAssertTrue(a.bytes.baseAddress! >= base && a.bytes.baseAddress! < base + ckpt.file.size)
     }
 
+    /// Every size and offset in ZIP64 extra fields, ZIP64 end record (what an 11 GB torch.save needs);
+    /// torch.load reads this file identically (checked when the fixture was written).
+    func testZIP64Archive() throws {
+        let ckpt = try PyTorchCheckpoint(path: Fixtures.weights("views_zip64.pth"))
+        XCTAssertEqual(Array(try ckpt.tensor("a").bytes.bindMemory(to: Float.self)), [2, 3, 4, 5, 6, 7])
+        XCTAssertEqual(Array(try ckpt.tensor("b").bytes.bindMemory(to: Float.self)), [10, 11, 12, 13])
+        XCTAssertTrue(ckpt.entries.allSatisfy { $0.dataOffset % 64 == 0 })
+    }
+
     func testNonContiguousTensorIsReportedByName() throws {
         let ckpt = try PyTorchCheckpoint(path: Fixtures.weights("noncontiguous.pth"))
         XCTAssertThrowsError(try ckpt.tensor("transposed")) { error in
@@ -49,6 +58,12 @@ final class PyTorchCheckpointTests: XCTestCase {
             guard case let .unsupportedCompression(method, entry)? = (error as? WeightError)?.kind else { return XCTFail("\(error)") }
             XCTAssertEqual(method, 8)
             XCTAssertTrue(entry.hasSuffix("byteorder") || entry.hasSuffix("data.pkl"), entry)
+        }
+    }
+
+    func testLegacyNonZipFormatIsRefusedClearly() {
+        XCTAssertThrowsError(try PyTorchCheckpoint(path: Fixtures.weights("legacy_format.pth"))) { error in
+            guard case .unsupported? = (error as? WeightError)?.kind else { return XCTFail("\(error)") }
         }
     }
 

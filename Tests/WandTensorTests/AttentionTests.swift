@@ -44,3 +44,38 @@ final class AttentionTests: XCTestCase {
         assertClose(try backend.rope3D(f.tensor("x"), frames: 2, height: 3, width: 4, theta: 10000), try f.tensor("y"))
     }
 }
+
+import CWandKernels
+
+final class PortableKernelTests: XCTestCase {
+    func testPortableFallbackMatchesTorch() throws {
+        wand_kernels_force_portable(1)
+        defer { wand_kernels_force_portable(0) }
+        let backend = CPUBackend(threads: 2)
+        let f = try Fixture("attention")
+        let y = try backend.attention(q: f.tensor("u_q"), k: f.tensor("u_k"), v: f.tensor("u_v"), scale: 1,
+                                      bias: f.tensor("u_bias"))
+        assertClose(y, try f.tensor("u_y"), "portable attention")
+        let d = try Fixture("dense")
+        assertClose(try backend.softmax(d.tensor("softmax_x")), try d.tensor("softmax_y"), "portable softmax")
+    }
+
+    func testStoredF16AndFP8WeightsWidenPerPanel() throws {
+        let backend = CPUBackend(threads: 2)
+        let outF = 300, inF = 4096  // (1<<20)/4096 = 256-row panels: two panels, the last one partial
+        var x = TorchCPUGenerator(seed: 9)
+        let input = x.randn([2, inF])
+        for dtype in [DType.f16, .fp8e4m3, .fp8e5m2] {
+            let bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: outF * inF * dtype.size, alignment: 8)
+            defer { bytes.deallocate() }
+            for i in 0..<(outF * inF) {
+                if dtype == .f16 { bytes.storeBytes(of: UInt16(0x3C00 + (i % 512)), toByteOffset: 2 * i, as: UInt16.self) }
+                else { bytes.storeBytes(of: UInt8(i % 120), toByteOffset: i, as: UInt8.self) }
+            }
+            let stored = StoredTensor(dtype: dtype, shape: [outF, inF], bytes: UnsafeRawPointer(bytes.baseAddress!), owner: nil)
+            let got = try backend.linear(input, weight: stored, bias: nil)
+            let expected = try backend.linear(input, weight: stored.toTensor(), bias: nil)
+            assertClose(got, expected, tolerance: 1e-6, "\(dtype)")
+        }
+    }
+}

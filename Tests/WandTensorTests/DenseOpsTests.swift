@@ -75,3 +75,40 @@ final class TensorOpsTests: XCTestCase {
         XCTAssertThrowsError(try t.sliced(dim: 1, 0..<4))
     }
 }
+
+final class ParallelTests: XCTestCase {
+    func testOpsFromAsyncContextAndNestedRegions() async throws {
+        let backend = CPUBackend(threads: 4)
+        let f = try Fixture("attention")
+        let y = try backend.attention(q: f.tensor("b_q"), k: f.tensor("b_k"), v: f.tensor("b_v"), scale: nil, bias: nil)
+        assertClose(y, try f.tensor("b_y"), "attention from async")
+        // Every index is visited exactly once, also when a region starts inside a region.
+        let hits = UnsafeMutablePointer<Int>.allocate(capacity: 1000)
+        defer { hits.deallocate() }
+        hits.update(repeating: 0, count: 1000)
+        parallelChunks(10, threads: 4) { outer in
+            for o in outer {
+                parallelChunks(100, threads: 4) { inner in for i in inner { hits[o * 100 + i] += 1 } }
+            }
+        }
+        XCTAssertEqual((0..<1000).filter { hits[$0] != 1 }.count, 0)
+    }
+}
+
+final class BroadcastTests: XCTestCase {
+    func testTrailingBlockFastPathAndGeneralPathAgree() throws {
+        let backend = CPUBackend(threads: 3)
+        var g = TorchCPUGenerator(seed: 21)
+        let a = g.randn([5, 7, 19]), row = g.randn([19]), mid = g.randn([1, 7, 19]), col = g.randn([5, 1, 1])
+        for b in [row, mid, col, Tensor(filled: 2, shape: [1, 1])] {
+            let fast = try backend.add(a, b)
+            // Same sum through the materialized broadcast.
+            let expanded = try backend.expand(b, to: a.shape).contiguous()
+            let av = a.array, bv = expanded.array
+            XCTAssertEqual(fast.array, zip(av, bv).map { $0 + $1 }, "b \(b.shape)")
+        }
+        // b larger than a along a leading dim takes the general path.
+        let small = g.randn([1, 7, 19])
+        XCTAssertEqual(try backend.mul(small, a).shape, [5, 7, 19])
+    }
+}

@@ -142,6 +142,7 @@ save_pth("views.pth", collections.OrderedDict([("a", base[2:8].view(2, 3)), ("b"
                                                ("nested", {"c": torch.ones(2, dtype=torch.int64)})]))
 torch.save({"transposed": torch.arange(12, dtype=torch.float32).view(3, 4).t()},
            os.path.join(OUT, "noncontiguous.pth"))
+torch.save({"w": torch.zeros(2)}, os.path.join(OUT, "legacy_format.pth"), _use_new_zipfile_serialization=False)
 with zipfile.ZipFile(os.path.join(OUT, "views.pth")) as src, \
         zipfile.ZipFile(os.path.join(OUT, "deflated.pth"), "w", zipfile.ZIP_DEFLATED) as dst:
     for info in src.infolist():
@@ -260,3 +261,46 @@ for k, v in real.items():
     print(k, len(v), "tensors", total, "parameters")
 with open(os.path.join(OUT, "real_shapes.json"), "w") as f:
     json.dump(real, f, separators=(",", ":"))
+
+
+# --- ZIP64: the 11.4 GB umT5 .pth needs ZIP64 records; rewrite views.pth with every size and
+# offset in ZIP64 extra fields and a ZIP64 end record, then check torch.load reads it the same.
+def write_zip64(src_path, dst_path):
+    import zlib
+    with zipfile.ZipFile(src_path) as src:
+        entries = [(i.filename, src.read(i.filename)) for i in src.infolist()]
+    out = bytearray()
+    central = bytearray()
+    for name, data in entries:
+        nb = name.encode()
+        crc = zlib.crc32(data)
+        offset = len(out)
+        extra = struct.pack("<HHQQ", 1, 16, len(data), len(data))
+        pad = (-(offset + 30 + len(nb) + len(extra) + 4)) % 64  # 64-byte aligned data, as torch.save does
+        extra += struct.pack("<HH", 0x4246, pad) + b"Z" * pad
+        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 45, 0, 0, 0, 0x21, crc, 0xFFFFFFFF, 0xFFFFFFFF, len(nb), len(extra))
+        out += nb + extra + data
+        cextra = struct.pack("<HHQQQ", 1, 24, len(data), len(data), offset)
+        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 45, 45, 0, 0, 0, 0x21, crc, 0xFFFFFFFF, 0xFFFFFFFF,
+                               len(nb), len(cextra), 0, 0, 0, 0, 0xFFFFFFFF)
+        central += nb + cextra
+    cd_offset = len(out)
+    out += central
+    eocd64 = len(out)
+    out += struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, len(entries), len(entries), len(central), cd_offset)
+    out += struct.pack("<IIQI", 0x07064B50, 0, eocd64, 1)
+    out += struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+    with open(dst_path, "wb") as f:
+        f.write(out)
+
+
+write_zip64(os.path.join(OUT, "views.pth"), os.path.join(OUT, "views_zip64.pth"))
+z64 = torch.load(os.path.join(OUT, "views_zip64.pth"), weights_only=True)
+ref = torch.load(os.path.join(OUT, "views.pth"), weights_only=True)
+assert torch.equal(z64["a"], ref["a"]) and torch.equal(z64["b"], ref["b"]) and torch.equal(z64["nested"]["c"], ref["nested"]["c"])
+with zipfile.ZipFile(os.path.join(OUT, "views_zip64.pth")) as z:
+    assert z.testzip() is None
+record("views_zip64.pth", z64)
+with open(os.path.join(OUT, "expected.json"), "w") as f:
+    json.dump(expected, f, indent=1, sort_keys=True)
+print("zip64 copy of views.pth loads in torch identically")

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A SentencePiece unigram tokenizer: the reference normalizer, Viterbi segmentation over the
 /// normalized bytes exactly as sentencepiece's `unigram_model.cc` (EncodeOptimized) does it,
 /// byte fallback for unknown pieces, and umT5's EOS / padding conventions.
@@ -13,6 +19,7 @@ public struct UnigramTokenizer: Sendable {
     public let specialTokens: [(text: [UInt8], id: Int)]
 
     private let trie: PieceTrie
+    private let specialFirstBytes: Set<UInt8>
     private let minScore: Float
     private let maxScore: Float
     private let byteIDs: [Int]
@@ -31,13 +38,14 @@ public struct UnigramTokenizer: Sendable {
         padID = model.padID
         byteFallback = model.byteFallback
         self.specialTokens = specialTokens.map { (Array($0.0.utf8), $0.1) }.sorted { $0.text.count > $1.text.count }
-        var trie = PieceTrie()
+        specialFirstBytes = Set(self.specialTokens.compactMap { $0.text.first })
+        var trieEntries: [([UInt8], Int)] = []
         var minScore = Float.greatestFiniteMagnitude, maxScore = -Float.greatestFiniteMagnitude
         var byteIDs = [Int](repeating: -1, count: 256)
         for (id, p) in model.pieces.enumerated() {
             switch p.type {
             case .normal, .userDefined, .unused:
-                trie.insert(Array(p.text.utf8), id: id)
+                trieEntries.append((Array(p.text.utf8), id))
                 if p.type == .normal { minScore = min(minScore, p.score); maxScore = max(maxScore, p.score) }
             case .byte:
                 // "<0xAB>"
@@ -51,7 +59,7 @@ public struct UnigramTokenizer: Sendable {
         if model.byteFallback, byteIDs.contains(-1) {
             throw TokenizerError(path: path, "byte_fallback is set but not all 256 <0xXX> pieces exist")
         }
-        self.trie = trie
+        self.trie = PieceTrie(trieEntries)
         self.minScore = minScore
         self.maxScore = maxScore
         self.byteIDs = byteIDs
@@ -71,7 +79,8 @@ public struct UnigramTokenizer: Sendable {
         var segmentStart = 0
         var i = 0
         while i < bytes.count {
-            if let match = specialTokens.first(where: { $0.text.count <= bytes.count - i && Array(bytes[i..<(i + $0.text.count)]) == $0.text }) {
+            if specialFirstBytes.contains(bytes[i]),
+               let match = specialTokens.first(where: { $0.text.count <= bytes.count - i && bytes[i..<(i + $0.text.count)].elementsEqual($0.text) }) {
                 if segmentStart < i { ids += encodeNormalized(normalizer.normalize(String(decoding: bytes[segmentStart..<i], as: UTF8.self))) }
                 ids.append(match.id)
                 i += match.text.count
@@ -159,33 +168,93 @@ public struct UnigramTokenizer: Sendable {
 }
 
 /// A byte trie over piece texts, enumerating the pieces that start at a position, shortest first
-/// (the order sentencepiece's double-array common-prefix search yields them in).
+/// (the order sentencepiece's double-array common-prefix search yields them in). Built once from
+/// the sorted pieces into flat arrays (children of a node are contiguous and sorted), so the real
+/// 256k-piece umT5 vocabulary costs a few tens of MB rather than a dictionary per node.
 struct PieceTrie: Sendable {
-    private var children: [[UInt8: Int32]] = [[:]]
-    private var ids: [Int32] = [-1]
+    private var nodeID: [Int32] = []
+    private var firstEdge: [Int32] = []
+    private var edgeCount: [Int32] = []
+    private var edgeByte: [UInt8] = []
+    private var edgeTarget: [Int32] = []
 
-    mutating func insert(_ bytes: [UInt8], id: Int) {
-        var node = 0
-        for b in bytes {
-            if let next = children[node][b] {
-                node = Int(next)
-            } else {
-                children.append([:])
-                ids.append(-1)
-                children[node][b] = Int32(children.count - 1)
-                node = children.count - 1
-            }
+    init(_ entries: [([UInt8], Int)]) {
+        // All piece bytes in one pool; pieces sorted by bytes (memcmp), ties by id so that for
+        // duplicate texts the lowest id wins (sentencepiece keeps the first).
+        var pool: [UInt8] = []
+        var start: [Int] = [], length: [Int] = [], ids: [Int] = []
+        for (bytes, id) in entries {
+            start.append(pool.count)
+            length.append(bytes.count)
+            ids.append(id)
+            pool.append(contentsOf: bytes)
         }
-        if ids[node] == -1 { ids[node] = Int32(id) }
+        var order = Array(0..<entries.count)
+        pool.withUnsafeBufferPointer { p in
+            let base = p.baseAddress
+            order.sort { a, b in
+                let n = min(length[a], length[b])
+                let c = n == 0 ? 0 : memcmp(base! + start[a], base! + start[b], n)
+                if c != 0 { return c < 0 }
+                if length[a] != length[b] { return length[a] < length[b] }
+                return ids[a] < ids[b]
+            }
+            build(p, start, length, ids, order, order.startIndex..<order.endIndex, depth: 0)
+        }
+    }
+
+    @discardableResult
+    private mutating func build(_ pool: UnsafeBufferPointer<UInt8>, _ start: [Int], _ length: [Int], _ ids: [Int],
+                                _ order: [Int], _ range: Range<Int>, depth: Int) -> Int32 {
+        let node = Int32(nodeID.count)
+        nodeID.append(-1)
+        firstEdge.append(Int32(edgeByte.count))
+        edgeCount.append(0)
+        var lo = range.lowerBound
+        while lo < range.upperBound && length[order[lo]] == depth {
+            if nodeID[Int(node)] == -1 { nodeID[Int(node)] = Int32(ids[order[lo]]) }
+            lo += 1
+        }
+        func byte(_ i: Int) -> UInt8 { pool[start[order[i]] + depth] }
+        // First pass: one edge per distinct byte (the range is sorted, so equal bytes are adjacent).
+        let first = edgeByte.count
+        var i = lo
+        while i < range.upperBound {
+            let b = byte(i)
+            edgeByte.append(b)
+            edgeTarget.append(-1)
+            while i < range.upperBound && byte(i) == b { i += 1 }
+        }
+        edgeCount[Int(node)] = Int32(edgeByte.count - first)
+        // Second pass: build each child over its sub-range.
+        var edge = first
+        i = lo
+        while i < range.upperBound {
+            let b = byte(i)
+            var j = i
+            while j < range.upperBound && byte(j) == b { j += 1 }
+            edgeTarget[edge] = build(pool, start, length, ids, order, i..<j, depth: depth + 1)
+            edge += 1
+            i = j
+        }
+        return node
     }
 
     func forEachPrefix(of s: [UInt8], from: Int, _ body: (_ id: Int, _ length: Int) -> Void) {
+        guard !nodeID.isEmpty else { return }
         var node = 0
         var i = from
-        while i < s.count, let next = children[node][s[i]] {
-            node = Int(next)
+        while i < s.count {
+            var lo = Int(firstEdge[node]), hi = lo + Int(edgeCount[node])
+            let b = s[i]
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if edgeByte[mid] < b { lo = mid + 1 } else { hi = mid }
+            }
+            guard lo < Int(firstEdge[node]) + Int(edgeCount[node]), edgeByte[lo] == b else { return }
+            node = Int(edgeTarget[lo])
             i += 1
-            if ids[node] >= 0 { body(Int(ids[node]), i - from) }
+            if nodeID[node] >= 0 { body(Int(nodeID[node]), i - from) }
         }
     }
 }

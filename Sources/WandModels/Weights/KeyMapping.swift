@@ -9,6 +9,15 @@ public enum KeyMapper {
             || name.hasSuffix(".weight_scale") || name.hasSuffix(".input_scale")
     }
 
+    /// Names under which ComfyUI-style fp8-scaled files store the scale of `weightName`
+    /// (`x.weight` -> `x.scale_weight`, or `x.weight_scale` in newer files); the stored fp8 value
+    /// times this scale is the weight.
+    public static func scaleNames(forWeight weightName: String) -> [String] {
+        guard weightName.hasSuffix(".weight") else { return [] }
+        let stem = String(weightName.dropLast("weight".count))
+        return [stem + "scale_weight", stem + "weight_scale"]
+    }
+
     /// ComfyUI single files use the official names, sometimes under `model.diffusion_model.`.
     public static func ditComfyToOfficial(_ name: String) -> String? {
         let stripped = name.hasPrefix(comfyPrefix) ? String(name.dropFirst(comfyPrefix.count)) : name

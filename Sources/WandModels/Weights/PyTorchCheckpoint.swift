@@ -14,6 +14,9 @@ public final class PyTorchCheckpoint: Sendable {
     public init(path: String) throws(WeightError) {
         self.path = path
         file = try MappedFile(path: path)
+        if file.size > 2, file.all[0] == 0x80, file.all[1] >= 2 {
+            throw WeightError(path: path, .unsupported("legacy (pre-1.6, non-zip) torch.save format; convert it to safetensors"))
+        }
         entries = try ZipArchive.entries(of: file.all, path: path)
         let pickles = entries.filter { $0.name == "data.pkl" || $0.name.hasSuffix("/data.pkl") }
         guard pickles.count == 1, let pickle = pickles.first else {

@@ -8,6 +8,19 @@ public struct WeightGroup: Sendable {
     public let unsupported: [WeightError]
     /// `config.json` next to the weights, if any (official `WanModel` or diffusers form).
     public let config: JSONValue?
+
+    /// Which A14B expert, from the official folder names (`high_noise_model/`, `low_noise_model/`)
+    /// or diffusers' (`transformer/` is the high-noise expert, `transformer_2/` the low-noise one).
+    /// Tensors alone cannot tell the experts apart, nor a T2V-A14B expert from Wan2.1 T2V-14B.
+    public var expert: String? {
+        switch verdict.model {
+        case .t2vA14BExpertOrWan21T2V14B, .i2vA14BExpert: break
+        default: return nil
+        }
+        if path.contains("high_noise_model/") || path.contains("/transformer/") { return "high-noise expert" }
+        if path.contains("low_noise_model/") || path.contains("/transformer_2/") { return "low-noise expert" }
+        return nil
+    }
 }
 
 /// Finds and opens weight files under a file or folder path. Folders are searched two levels
@@ -27,6 +40,15 @@ public enum WeightFolder {
             return contents
         }
         return Contents(groups: [try openFile(path)], failures: [])
+    }
+
+    /// A diffusers pipeline's `model_index.json` at the root of `path` (`_class_name`, `boundary_ratio`,
+    /// `expand_timesteps`, component folders), if there is one.
+    public static func pipelineIndex(_ path: String) throws(WeightError) -> JSONValue? {
+        let indexPath = PathUtil.join(path, "model_index.json")
+        guard PathUtil.isDirectory(path), PathUtil.isRegularFile(indexPath) else { return nil }
+        let file = try MappedFile(path: indexPath)
+        do { return try JSONParser.parse(file.all) } catch { throw WeightError(path: indexPath, .malformedHeader(error)) }
     }
 
     public static func openFile(_ path: String) throws(WeightError) -> WeightGroup {

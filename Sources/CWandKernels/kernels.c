@@ -1,0 +1,148 @@
+#include "wand_kernels.h"
+#include <math.h>
+
+static int force_portable = 0;
+void wand_kernels_force_portable(int on) { force_portable = on; }
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+// exp for x <= 0 (callers subtract the row max): cephes reduction x = n ln2 + r, degree-5
+// polynomial, 2^n built in the exponent bits. ~1 ulp; inputs below -87.3 give ~1e-38.
+__attribute__((target("avx2,fma")))
+static inline __m256 exp_nonpositive_avx2(__m256 x) {
+    x = _mm256_max_ps(x, _mm256_set1_ps(-87.33654f));
+    const __m256 magic = _mm256_set1_ps(12582912.0f);
+    __m256 t = _mm256_fmadd_ps(x, _mm256_set1_ps(1.442695041f), magic);
+    __m256 n = _mm256_sub_ps(t, magic);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 z = _mm256_mul_ps(r, r);
+    __m256 y = _mm256_set1_ps(1.9875691500e-4f);
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.3981999507e-3f));
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(8.3334519073e-3f));
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(4.1665795894e-2f));
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.6666665459e-1f));
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(5.0000001201e-1f));
+    y = _mm256_fmadd_ps(y, z, _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    __m256i e = _mm256_sub_epi32(_mm256_castps_si256(t), _mm256_castps_si256(magic));
+    e = _mm256_slli_epi32(_mm256_add_epi32(e, _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(y, _mm256_castsi256_ps(e));
+}
+
+__attribute__((target("avx2,fma")))
+static inline float hmax256(__m256 v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
+    return _mm_cvtss_f32(m);
+}
+
+__attribute__((target("avx2,fma")))
+static inline float hsum256(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+    return _mm_cvtss_f32(s);
+}
+
+__attribute__((target("avx2,fma")))
+static float exp_scalar_avx2(float x) {
+    float out[8];
+    _mm256_storeu_ps(out, exp_nonpositive_avx2(_mm256_set1_ps(x)));
+    return out[0];
+}
+
+// Max, exp and sum of one row; returns the sum, writes exp(row - m) in place, m = new max.
+__attribute__((target("avx2,fma")))
+static float exp_row_avx2(const float *src, float *dst, int n, float *maxInOut) {
+    __m256 mv = _mm256_set1_ps(*maxInOut);
+    int j = 0;
+    for (; j + 8 <= n; j += 8) mv = _mm256_max_ps(mv, _mm256_loadu_ps(src + j));
+    float m = hmax256(mv);
+    for (; j < n; j++) m = src[j] > m ? src[j] : m;
+    *maxInOut = m;
+    const __m256 mb = _mm256_set1_ps(m);
+    __m256 acc = _mm256_setzero_ps();
+    j = 0;
+    for (; j + 8 <= n; j += 8) {
+        __m256 e = exp_nonpositive_avx2(_mm256_sub_ps(_mm256_loadu_ps(src + j), mb));
+        _mm256_storeu_ps(dst + j, e);
+        acc = _mm256_add_ps(acc, e);
+    }
+    float sum = hsum256(acc);
+    for (; j < n; j++) { float e = exp_scalar_avx2(src[j] - m); dst[j] = e; sum += e; }
+    return sum;
+}
+
+__attribute__((target("avx2,fma")))
+static void online_tile_avx2(float *scores, int rows, int cols, float *rowMax, float *rowSum, float *acc, int d) {
+    for (int r = 0; r < rows; r++) {
+        float *row = scores + (long)r * cols;
+        float old = rowMax[r], m = old;
+        float sum = exp_row_avx2(row, row, cols, &m);
+        float correction = old == -INFINITY ? 0.0f : exp_scalar_avx2(old - m);
+        rowMax[r] = m;
+        rowSum[r] = rowSum[r] * correction + sum;
+        if (correction != 1.0f) {
+            float *a = acc + (long)r * d;
+            __m256 c = _mm256_set1_ps(correction);
+            int t = 0;
+            for (; t + 8 <= d; t += 8) _mm256_storeu_ps(a + t, _mm256_mul_ps(_mm256_loadu_ps(a + t), c));
+            for (; t < d; t++) a[t] *= correction;
+        }
+    }
+}
+
+__attribute__((target("avx2,fma")))
+static void softmax_row_avx2(const float *src, float *dst, int n) {
+    float m = -INFINITY;
+    float sum = exp_row_avx2(src, dst, n, &m);
+    const __m256 inv = _mm256_set1_ps(1.0f / sum);
+    int j = 0;
+    for (; j + 8 <= n; j += 8) _mm256_storeu_ps(dst + j, _mm256_mul_ps(_mm256_loadu_ps(dst + j), inv));
+    for (; j < n; j++) dst[j] *= 1.0f / sum;
+}
+
+static int has_avx2_fma(void) {
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }
+    return cached && !force_portable;
+}
+#else
+static int has_avx2_fma(void) { return 0; }
+#endif
+
+static void online_tile_portable(float *scores, int rows, int cols, float *rowMax, float *rowSum, float *acc, int d) {
+    for (int r = 0; r < rows; r++) {
+        float *row = scores + (long)r * cols;
+        float old = rowMax[r], m = old;
+        for (int j = 0; j < cols; j++) m = row[j] > m ? row[j] : m;
+        float sum = 0;
+        for (int j = 0; j < cols; j++) { row[j] = expf(row[j] - m); sum += row[j]; }
+        float correction = old == -INFINITY ? 0.0f : expf(old - m);
+        rowMax[r] = m;
+        rowSum[r] = rowSum[r] * correction + sum;
+        if (correction != 1.0f) for (int t = 0; t < d; t++) acc[(long)r * d + t] *= correction;
+    }
+}
+
+void wand_online_softmax_tile(float *scores, int rows, int cols, float *rowMax, float *rowSum, float *acc, int d) {
+#if defined(__x86_64__)
+    if (has_avx2_fma()) { online_tile_avx2(scores, rows, cols, rowMax, rowSum, acc, d); return; }
+#endif
+    online_tile_portable(scores, rows, cols, rowMax, rowSum, acc, d);
+}
+
+void wand_softmax_row(const float *src, float *dst, int n) {
+#if defined(__x86_64__)
+    if (has_avx2_fma()) { softmax_row_avx2(src, dst, n); return; }
+#endif
+    float m = -INFINITY, sum = 0;
+    for (int j = 0; j < n; j++) m = src[j] > m ? src[j] : m;
+    for (int j = 0; j < n; j++) { dst[j] = expf(src[j] - m); sum += dst[j]; }
+    for (int j = 0; j < n; j++) dst[j] /= sum;
+}

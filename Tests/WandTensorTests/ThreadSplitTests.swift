@@ -1,0 +1,49 @@
+import XCTest
+@testable import WandTensor
+
+/// The fixture tests are too small to take the multi-threaded GEMM and conv paths; these sizes
+/// do, and are checked against plain loops in double precision.
+final class ThreadSplitTests: XCTestCase {
+    func naiveLinear(_ x: Tensor, _ w: Tensor) -> Tensor {
+        let m = x.shape[0], k = x.shape[1], n = w.shape[0]
+        let xa = x.array, wa = w.array
+        var out = [Float](repeating: 0, count: m * n)
+        for i in 0..<m { for j in 0..<n {
+            var s = 0.0
+            for t in 0..<k { s += Double(xa[i * k + t]) * Double(wa[j * k + t]) }
+            out[i * n + j] = Float(s)
+        } }
+        return try! Tensor(shape: [m, n], values: out)
+    }
+
+    func testLinearSplitByRowsAndByColumns() throws {
+        var g = TorchCPUGenerator(seed: 11)
+        for (m, n) in [(64, 520), (600, 64)] {
+            let x = g.randn([m, 256]), w = g.randn([n, 256])
+            for threads in [1, 3] {
+                let y = try CPUBackend(threads: threads).linear(x, weight: w, bias: nil)
+                assertClose(y, naiveLinear(x, w), "m \(m) n \(n) threads \(threads)")
+            }
+        }
+    }
+
+    func testConv3dColumnSplitMatchesDirectSum() throws {
+        var g = TorchCPUGenerator(seed: 12)
+        let cin = 3, cout = 4, t = 2, h = 16, w = 40
+        let x = g.randn([cin, t, h, w]), wt = g.randn([cout, cin, 3, 3, 3])
+        let y = try CPUBackend(threads: 4).conv3d(x, weight: wt, bias: nil, stride: (1, 1, 1),
+                                                  padding: .causal(time: 1, height: 1, width: 1))
+        XCTAssertEqual(y.shape, [cout, t, h, w])
+        var expected = [Float](repeating: 0, count: cout * t * h * w)
+        for o in 0..<cout { for ot in 0..<t { for oy in 0..<h { for ox in 0..<w {
+            var s = 0.0
+            for c in 0..<cin { for dt in 0..<3 { for dy in 0..<3 { for dx in 0..<3 {
+                let ti = ot + dt - 2, yi = oy + dy - 1, xi = ox + dx - 1
+                if ti < 0 || yi < 0 || yi >= h || xi < 0 || xi >= w { continue }
+                s += Double(x[c, ti, yi, xi]) * Double(wt[o, c, dt, dy, dx])
+            } } } }
+            expected[((o * t + ot) * h + oy) * w + ox] = Float(s)
+        } } } }
+        assertClose(y, try Tensor(shape: [cout, t, h, w], values: expected), "conv3d split")
+    }
+}
