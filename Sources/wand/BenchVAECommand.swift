@@ -17,37 +17,50 @@ struct BenchVAE: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Latent frame counts to decode.") var latentFrames: [Int] = [5, 9, 17]
     @Option(parsing: .upToNextOption, help: "Latent height and width.") var latentSize: [Int] = [8, 8]
     @Option(help: "Seed of the random latents (torch CPU randn stream).") var seed: UInt64 = 0
-    @Flag(help: "Machine-readable lines: frames<TAB>seconds<TAB>peak_rss_bytes.") var tsv = false
+    @Flag(help: "Machine-readable lines: frames<TAB>seconds<TAB>median_seconds_per_latent<TAB>peak_rss_bytes.") var tsv = false
 
     func run() throws {
         guard latentSize.count == 2 else { throw ValidationError("--latent-size takes two numbers: h w") }
         let backend = CPUBackend(threads: threads)
         let vae = try WanVAE(weights: WanVAEWeights.load(path: weights), backend: backend)
-        var rows: [(Int, Double, Int, Int)] = []
+        var rows: [(Int, Double, Double, Int, Int)] = []
+        // Warm-up: faults the mapped weights in and starts OpenBLAS's threads, as torch's first call does.
+        try vae.decodeStreaming(Tensor(zeros: [vae.config.zDim, 2, latentSize[0], latentSize[1]])) { _ in }
         for frames in latentFrames {
             var g = TorchCPUGenerator(seed: seed)
             let z = g.randn([vae.config.zDim, frames, latentSize[0], latentSize[1]])
             resetPeakRSS()
             var maxCache = 0, produced = 0
+            var perFrame: [Double] = []
             let clock = ContinuousClock()
-            let elapsed = try clock.measure {
-                // Pieces are dropped as they come, as a video writer consuming them would.
-                try vae.decodeStreaming(z, cacheBytes: { maxCache = max(maxCache, $0) }) { produced += $0.shape[1] }
+            let start = clock.now
+            var last = start
+            // Pieces are dropped as they come, as a video writer consuming them would.
+            try vae.decodeStreaming(z, cacheBytes: { maxCache = max(maxCache, $0) }) { piece in
+                let now = clock.now
+                if produced > 0 { perFrame.append(seconds(now - last)) }
+                last = now
+                produced += piece.shape[1]
             }
-            let s = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-            rows.append((frames, s, peakRSS(), maxCache))
+            let s = seconds(clock.now - start)
+            perFrame.sort()
+            rows.append((frames, s, perFrame.isEmpty ? .nan : perFrame[perFrame.count / 2], peakRSS(), maxCache))
             precondition(produced == 4 * (frames - 1) + 1)
         }
         if tsv {
-            for (f, s, rss, _) in rows { print("\(f)\t\(s)\t\(rss)") }
+            for (f, s, median, rss, _) in rows { print("\(f)\t\(s)\t\(median)\t\(rss)") }
             return
         }
         print("wand bench vae — Wan\(vae.version.rawValue) VAE, \(backend.name), latent \(latentSize[0])x\(latentSize[1])")
-        print("latent_frames  video_frames  seconds   s/latent  peak_rss_MiB  cache_MiB")
-        for (f, s, rss, cache) in rows {
-            print("\(f)\t\t\(4 * (f - 1) + 1)\t\t\(String(format: "%.3f", s))\t\(String(format: "%.3f", s / Double(f)))\t\(String(format: "%.1f", Double(rss) / 1048576))\t\t\(String(format: "%.2f", Double(cache) / 1048576))")
+        print("latent_frames  video_frames  seconds   median_s/latent  peak_rss_MiB  cache_MiB")
+        for (f, s, median, rss, cache) in rows {
+            print("\(f)\t\t\(4 * (f - 1) + 1)\t\t\(String(format: "%.3f", s))\t\(String(format: "%.3f", median))\t\t\(String(format: "%.1f", Double(rss) / 1048576))\t\t\(String(format: "%.2f", Double(cache) / 1048576))")
         }
     }
+}
+
+func seconds(_ d: Duration) -> Double {
+    Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
 }
 
 /// Linux: writing 5 to clear_refs resets VmHWM (the peak RSS) to the current RSS.

@@ -62,6 +62,12 @@ final class VAEParityTests: XCTestCase {
     func testWan21OfficialPth() throws {
         let vae = try load("vae21_official.pth")
         XCTAssertEqual(vae.config, WanVAEConfig(version: .wan21, zDim: 16, encoderDim: 4, decoderDim: 4))
+        // f32 weights are read in place from the mapped .pth, not copied.
+        let checkpoint = try PyTorchCheckpoint(path: "\(Self.fixtures)/vae21_official.pth")
+        let conv = try WanVAEWeights.fromWeightSet(checkpoint.weights, source: checkpoint.path).tensor("decoder.conv1.weight")
+        let mapped = checkpoint.file
+        let p = UnsafeRawPointer(conv.data), base = mapped.base!
+        XCTAssertTrue(p >= base && p < base + mapped.size, "decoder.conv1.weight points into the mapped file")
         try checkEncode(vae, "vae21", layout: "official")
         try checkDecode(vae, "vae21", layout: "official")
     }

@@ -1,7 +1,8 @@
 import WandTensor
 
-/// VAE parameters under the official `WanVAE_` names (§5, §9.2), widened to f32 once at load:
-/// the VAE is small next to the DiT (0.5 / 2.8 GB in f32) and every weight is used per frame.
+/// VAE parameters under the official `WanVAE_` names (§5, §9.2). f32 weights (the official .pth
+/// files) are used in place from the memory-mapped file; bf16/f16 files are widened to f32 once at
+/// load, as every weight is used for every frame.
 public struct WanVAEWeights: Sendable {
     public let tensors: [String: Tensor]
     public let version: WanVAEVersion
@@ -50,7 +51,14 @@ public struct WanVAEWeights: Sendable {
                 name = w.name
             }
             guard let base = w.bytes.baseAddress else { throw VAEError.badShape(name: w.name, shape: w.shape, expected: "non-empty") }
-            out[name] = try StoredTensor(dtype: w.dtype, shape: w.shape, bytes: base, owner: w.file).toTensor()
+            if w.dtype == .f32, Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0 {
+                // f32 in the file (the official .pth files): read in place from the mapping, no copy.
+                let storage = TensorStorage(borrowing: UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: Float.self)),
+                                            count: w.elementCount, owner: w.file)
+                out[name] = Tensor(storage: storage, shape: w.shape)
+            } else {
+                out[name] = try StoredTensor(dtype: w.dtype, shape: w.shape, bytes: base, owner: w.file).toTensor()
+            }
         }
         return WanVAEWeights(tensors: out, version: version, source: source)
     }
