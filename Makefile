@@ -28,10 +28,13 @@ release: deps
 
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --parallel --num-workers 2
+	$(SWIFT) build --product wand
+	@status=0; $(SWIFT) test --skip-build --parallel --num-workers 2 --disable-swift-testing \
+	  --xunit-output .build/tests.xml || status=$$?; \
+	  Tools/ci/summary.sh .build/tests.xml; exit $$status
 
 demo: release
-	./Tools/demo/run-demo.sh
+	WAND=.build/release/wand ./Tools/demo/run-demo.sh
 
 install: release
 	install -D -m 0755 .build/release/wand $(DESTDIR)$(PREFIX)/bin/wand

@@ -21,6 +21,10 @@ struct ServeCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data((error.description + "\n").utf8))
             throw ExitCode(1)
         }
+        if cfg.engine.device == .cuda {
+            FileHandle.standardError.write(Data("\(config): error: engine.device is cuda, but this build of Wand has no CUDA backend yet; use auto or cpu\n".utf8))
+            throw ExitCode(1)
+        }
         let memory = Double(ProcessInfo.processInfo.physicalMemory)
         let keepWarm = Set(cfg.engine.keepWarm.compactMap { cfg.models[$0]?.path.path })
         let engine = Engine(memoryBudgetBytes: Int(memory * cfg.engine.memoryBudget), keepWarm: keepWarm, threads: cfg.engine.threads)

@@ -45,11 +45,12 @@ final class ConfigLoaderTests: XCTestCase {
 
     func testDemoConfigPathsAreRelativeToTheConfigFile() throws {
         let config = try ConfigLoader.load(PackageRoot.url.appendingPathComponent("Config/demo.yaml").path)
-        let configFolder = PackageRoot.url.appendingPathComponent("Config").standardizedFileURL.path
-        XCTAssertEqual(config.stateDir.path, configFolder + "/demo-spool/state")
-        XCTAssertEqual(config.inboxes.map(\.path.path), [configFolder + "/demo-spool/inbox"])
-        XCTAssertEqual(config.outbox.path, configFolder + "/demo-spool/outbox")
-        XCTAssertEqual(config.inboxes[0].settle, 2)
+        let root = PackageRoot.url.standardizedFileURL.path
+        XCTAssertEqual(config.stateDir.path, root + "/demo-spool/state")
+        XCTAssertEqual(config.inboxes.map(\.path.path), [root + "/demo-spool/inbox"])
+        XCTAssertEqual(config.outbox.path, root + "/demo-spool/outbox")
+        XCTAssertEqual(config.models["demo-t2v"]?.path.path, root + "/Tests/Fixtures/pipelines/models/tiny-t2v")
+        XCTAssertEqual(config.inboxes[0].settle, 1)
     }
 
     func testDurationsPercentagesAndInboxDefaults() throws {

@@ -2,7 +2,8 @@ import Foundation
 import XCTest
 @testable import WandDaemon
 
-/// Every job file in Samples/ is valid (with the built-in config and with Config/demo.yaml), and
+/// Every job file in Samples/ is valid with the built-in config, every demo job in Samples/demo/
+/// with Config/demo.yaml, and
 /// every broken one in Samples/errors/ prints exactly its .expected text.
 final class JobsSamplesTests: XCTestCase {
     let samples = PackageRoot.url.appendingPathComponent("Samples")
@@ -13,7 +14,7 @@ final class JobsSamplesTests: XCTestCase {
         XCTAssertEqual(names, ["animate.yaml", "batch.yaml", "edit.yaml", "i2v.yaml", "s2v.yaml", "seeds.yaml", "t2v.yaml", "ti2v.yaml"])
         var modes = Set<Mode>()
         for name in names {
-            for config in [DaemonConfig.standard, demo] {
+            for config in [DaemonConfig.standard] {
                 do {
                     let jobs = try JobFileParser.parse(fileAt: samples.appendingPathComponent(name).path, inbox: nil, config: config)
                     modes.formUnion(jobs.map(\.mode))
@@ -23,6 +24,12 @@ final class JobsSamplesTests: XCTestCase {
             }
         }
         XCTAssertEqual(modes, Set(Mode.allCases))
+        let demoFolder = samples.appendingPathComponent("demo")
+        let demoJobs = try FileManager.default.contentsOfDirectory(atPath: demoFolder.path).filter { $0.hasSuffix(".yaml") }.sorted()
+        XCTAssertEqual(demoJobs, ["circle.yaml", "edit.yaml", "from-image.yaml"])
+        for name in demoJobs {
+            XCTAssertNoThrow(try JobFileParser.parse(fileAt: demoFolder.appendingPathComponent(name).path, inbox: nil, config: demo), name)
+        }
     }
 
     func testErrorSamplesPrintExactlyTheirExpectedOutput() throws {

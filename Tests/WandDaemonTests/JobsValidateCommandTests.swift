@@ -27,7 +27,7 @@ final class JobsValidateCommandTests: XCTestCase {
         let plain = try run(samples)
         XCTAssertEqual(plain.status, 0, plain.output)
         XCTAssertEqual(plain.output, "")
-        let withConfig = try run(["--config", "Config/demo.yaml"] + samples)
+        let withConfig = try run(["--config", "Config/demo.yaml", "Samples/demo/circle.yaml", "Samples/demo/from-image.yaml", "Samples/demo/edit.yaml"])
         XCTAssertEqual(withConfig.status, 0, withConfig.output)
         XCTAssertEqual(try run(["--config", "Config/wand.yaml"]).status, 0)
     }

@@ -13,7 +13,7 @@ mkdir -p demo-spool/inbox demo-spool/outbox demo-spool/failed demo-spool/state
 cp -R Samples/demo/. demo-spool/inbox/
 
 echo "== validating the demo jobs"
-"$WAND" validate demo-spool/inbox/*.yaml
+"$WAND" validate --config Config/demo.yaml demo-spool/inbox/*.yaml
 
 echo "== running: $WAND serve --config Config/demo.yaml --exit-when-idle"
 start=$(date +%s)
