@@ -41,3 +41,35 @@ final class JobsValidateCommandTests: XCTestCase {
         XCTAssertEqual(result.output, expected)
     }
 }
+
+/// Every `$ wand validate …` example in the README prints exactly what the README shows.
+final class ReadmeExamplesTests: XCTestCase {
+    func testReadmeErrorExamplesReproduceExactly() throws {
+        let binary = PackageRoot.url.appendingPathComponent(".build/debug/wand").path
+        guard FileManager.default.isExecutableFile(atPath: binary) else { throw XCTSkip("build the wand binary first") }
+        let readme = try String(contentsOf: PackageRoot.url.appendingPathComponent("README.md"), encoding: .utf8)
+        var examples: [(args: [String], expected: String)] = []
+        for line in readme.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("$ wand validate ") {
+                examples.append((line.dropFirst("$ wand ".count).split(separator: " ").map(String.init), ""))
+            } else if !examples.isEmpty, line.hasPrefix("Samples/errors/") {
+                examples[examples.count - 1].expected += line + "\n"
+            }
+        }
+        XCTAssertGreaterThanOrEqual(examples.count, 5)
+        for (args, expected) in examples {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = args
+            process.currentDirectoryURL = PackageRoot.url
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = pipe
+            try process.run()
+            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            XCTAssertEqual(process.terminationStatus, 1, args.joined(separator: " "))
+            XCTAssertEqual(output, expected, args.joined(separator: " "))
+        }
+    }
+}
