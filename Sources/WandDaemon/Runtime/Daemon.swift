@@ -128,7 +128,10 @@ public actor Daemon {
 
     func scanInboxes() {
         for scanner in scanners {
-            for drop in scanner.scan() { intake(drop, scanner: scanner) }
+            // Job files first: the inputs they name are claimed with them, so the same files are
+            // not also taken as a bare drop from the same scan.
+            let drops = scanner.scan().sorted { a, _ in if case .jobFile = a { return true }; return false }
+            for drop in drops { intake(drop, scanner: scanner) }
         }
     }
 
@@ -147,7 +150,9 @@ public actor Daemon {
                 problem = ("the job file has errors", first.map { SourceLocation(file: $0.file, line: $0.line, column: $0.column) },
                            error.diagnostics.map(\.description))
             }
-        case .bare(_, let group):
+        case .bare(_, let all):
+            let group = all.filter { FileManager.default.fileExists(atPath: $0) }
+            guard !group.isEmpty else { return }  // taken by a job file in this scan
             files = group
             switch BareDropRouter(config: config, inbox: inbox).route(fileNames: group.map { URL(fileURLWithPath: $0).lastPathComponent },
                                                                      in: inbox.path, settled: true) {
