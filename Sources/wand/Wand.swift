@@ -6,6 +6,8 @@ struct Wand: AsyncParsableCommand {
         commandName: "wand",
         abstract: "Turns files dropped into folders into videos made by the Wan2.2 model family.",
         version: "0.1.0",
-        subcommands: [InspectCommand.self, Bench.self]
+        subcommands: [InspectCommand.self, Bench.self,
+                      StatusCommand.self, QueueCommand.self, CancelCommand.self, RetryCommand.self,
+                      PauseCommand.self, ResumeCommand.self, ReloadCommand.self]
     )
 }
