@@ -177,6 +177,29 @@ final class ServiceControlTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: path))
     }
 
+    /// systemd passes the listening socket as fd 3 with LISTEN_PID/LISTEN_FDS; the server must use it
+    /// instead of binding, and must not delete the socket file systemd owns.
+    func testSocketActivationUsesFD3() throws {
+        let path = directory.appendingPathComponent("act.sock").path
+        let listening = try ControlServer.bindListeningSocket(path: path)
+        let saved = fcntl(3, F_GETFD) >= 0 ? dup(3) : -1
+        XCTAssertEqual(dup2(listening, 3), 3)
+        close(listening)
+        setenv("LISTEN_PID", "\(getpid())", 1)
+        setenv("LISTEN_FDS", "1", 1)
+        defer {
+            unsetenv("LISTEN_PID"); unsetenv("LISTEN_FDS")
+            if saved >= 0 { dup2(saved, 3); close(saved) }
+        }
+        let server = try ControlServer.start(path: directory.appendingPathComponent("unused.sock").path,
+                                             handler: RecordingHandler())
+        XCTAssertTrue(server.isSocketActivated)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: server.path))
+        XCTAssertTrue(try ControlClient(path: path).send(ControlRequest(cmd: .status)).ok)
+        server.stop()
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path))
+    }
+
     // MARK: helpers
 
     private func connectRaw(_ path: String) throws -> Int32 {

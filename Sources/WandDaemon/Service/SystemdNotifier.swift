@@ -22,7 +22,8 @@ public struct SystemdNotifier: Sendable {
 
     @discardableResult public func watchdog() -> Bool { send("WATCHDOG=1") }
 
-    /// Type=notify-reload style: systemd wants the monotonic timestamp with RELOADING=1.
+    /// Pair with ready() once the reload is done. MONOTONIC_USEC is what Type=notify-reload (253+)
+    /// requires; systemd 252 (Debian 12) ignores the unknown field, so sending it costs nothing.
     @discardableResult public func reloading() -> Bool {
         send("RELOADING=1\nMONOTONIC_USEC=\(Self.monotonicMicroseconds())")
     }
