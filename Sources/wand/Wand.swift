@@ -6,7 +6,9 @@ struct Wand: AsyncParsableCommand {
         commandName: "wand",
         abstract: "Turns files dropped into folders into videos made by the Wan2.2 model family.",
         version: "0.1.0",
-        subcommands: [ServeCommand.self, ValidateCommand.self, GenerateCommand.self, InspectCommand.self,
-                      DetectCommand.self, WatermarkSampleCommand.self, Bench.self]
+        subcommands: [ServeCommand.self, ValidateCommand.self, GenerateCommand.self,
+                      StatusCommand.self, QueueCommand.self, CancelCommand.self, RetryCommand.self,
+                      PauseCommand.self, ResumeCommand.self, ReloadCommand.self,
+                      InspectCommand.self, DetectCommand.self, WatermarkSampleCommand.self, Bench.self]
     )
 }
