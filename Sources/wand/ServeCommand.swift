@@ -43,6 +43,9 @@ struct ServeCommand: AsyncParsableCommand {
             source.resume()
             sources.append(source)
         }
+        // The control socket (`wand status`, ...); socket activation through wand.socket is used when present.
+        let control = try ControlServer.start(path: cfg.stateDir.path + "/control.sock", handler: daemon)
+        defer { control.stop() }
         try await daemon.run(exitWhenIdle: exitWhenIdle)
         sources.forEach { $0.cancel() }
     }

@@ -247,3 +247,47 @@ final class DaemonRuntimeTests: XCTestCase {
         XCTAssertTrue(files("failed").contains("long.yaml"))
     }
 }
+
+final class DaemonControlTests: XCTestCase {
+    func testStatusPauseQueueAndRetry() async throws {
+        let dir = NSTemporaryDirectory() + "wand-ctl-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/inbox", withIntermediateDirectories: true)
+        let yaml = """
+            wand-config: 1
+            state_dir: state
+            outbox: outbox
+            failed: failed
+            inboxes: [{path: inbox, settle: 0.2s}]
+            models: {tiny: {path: /nonexistent, kind: t2v-a14b, sizes: [32x32]}}
+            defaults: {t2v: tiny}
+            watermark: {visible: {enabled: false}, invisible: {enabled: false}}
+            """
+        FileManager.default.createFile(atPath: dir + "/wand.yaml", contents: Data(yaml.utf8))
+        let daemon = try Daemon(config: try ConfigLoader.load(dir + "/wand.yaml"), generator: TestEngine(), log: { _ in })
+        let paused = await daemon.handle(ControlRequest(cmd: .pause))
+        XCTAssertTrue(paused.ok)
+        FileManager.default.createFile(atPath: dir + "/inbox/a.yaml", contents: Data("wand: 1\nmode: t2v\nprompt: a\nsize: 32x32\nframes: 5\nsteps: 1\n".utf8))
+        FileManager.default.createFile(atPath: dir + "/inbox/bad.yaml", contents: Data("wand: 1\nmode: t2v\nprompt: a\nframes: 80\n".utf8))
+        let runner = Task { try await daemon.run() }
+        var queue: ControlResponse?
+        for _ in 0..<100 {
+            try await Task.sleep(nanoseconds: 50_000_000)
+            queue = await daemon.handle(ControlRequest(cmd: .queue))
+            if queue?.jobs?.count == 1 { break }
+        }
+        XCTAssertEqual(queue?.jobs?.map(\.name), ["a"])
+        let status = await daemon.handle(ControlRequest(cmd: .status))
+        XCTAssertEqual(status.status?.paused, true)
+        XCTAssertEqual(status.status?.queueLength, 1)
+        _ = await daemon.handle(ControlRequest(cmd: .resume))
+        let badID = try Journal(path: dir + "/state/journal.sqlite").rows([.failed]).first!.id
+        let retried = await daemon.handle(ControlRequest(cmd: .retry, id: badID))
+        XCTAssertTrue(retried.ok, retried.error ?? "")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/inbox/bad.yaml") || FileManager.default.fileExists(atPath: dir + "/failed/bad.yaml"))
+        let missing = await daemon.handle(ControlRequest(cmd: .cancel, id: "nope"))
+        XCTAssertFalse(missing.ok)
+        await daemon.stop()
+        try await runner.value
+    }
+}

@@ -396,8 +396,11 @@ public actor Daemon {
                  errors: [String] = [], state: Journal.State = .failed) throws {
         let inputsDir = row.spoolDir + "/inputs"
         let inputs = ((try? FileManager.default.contentsOfDirectory(atPath: inputsDir)) ?? []).sorted().map { inputsDir + "/" + $0 }
-        try FailedWriter(root: config.failed.path).record(name: row.name, inputs: inputs, stage: stage, message: message,
-                                                     location: location, errors: errors)
+        let moved = try FailedWriter(root: config.failed.path).record(name: row.name, inputs: inputs, stage: stage, message: message,
+                                                                  location: location, errors: errors)
+        // Remembered so that `wand retry ID` can put them back into an inbox.
+        try? FileManager.default.createDirectory(atPath: config.stateDir.path + "/failed-inputs", withIntermediateDirectories: true)
+        try? JSONEncoder().encode(moved).write(to: URL(fileURLWithPath: config.stateDir.path + "/failed-inputs/" + row.id + ".json"))
         try journal.setState(row.id, state, error: errors.first ?? message)
         try? FileManager.default.removeItem(atPath: row.spoolDir)
     }
