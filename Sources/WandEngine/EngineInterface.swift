@@ -1,3 +1,5 @@
+import WandMedia
+
 // What the daemon and `wand generate` ask of the engine, and what they get back. The daemon
 // talks to a `VideoGenerator`; the production one is `Engine` (the resident model cache and
 // the Wan pipelines), tests use their own. Nothing here imports Foundation.
@@ -6,19 +8,9 @@ public enum GenerationMode: String, Sendable, CaseIterable, Codable {
     case t2v, i2v, ti2v, s2v, animate, edit
 }
 
-/// RGB pixels, row-major, 3 bytes per pixel.
-public struct RGBImage: Sendable, Equatable {
-    public var width: Int
-    public var height: Int
-    public var pixels: [UInt8]
-
-    public init(width: Int, height: Int, pixels: [UInt8]) {
-        precondition(pixels.count == width * height * 3, "RGB image needs width*height*3 bytes")
-        self.width = width
-        self.height = height
-        self.pixels = pixels
-    }
-}
+/// RGB pixels, row-major, 3 bytes per pixel: WandMedia's frame type, shared so that decoded inputs
+/// and generated frames pass between the engine and media without conversion.
+public typealias RGBImage = RGBFrame
 
 public struct GenerationRequest: Sendable {
     public var mode: GenerationMode

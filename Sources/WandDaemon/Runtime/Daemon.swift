@@ -1,4 +1,3 @@
-import CSystemd
 import Foundation
 import WandEngine
 import WandMedia
@@ -41,17 +40,17 @@ public actor Daemon {
         var firstScan = true
         while !stopping {
             scanInboxes()
-            if firstScan { notify("READY=1"); firstScan = false; log("wand: ready; watching \(config.inboxes.map(\.path.path).joined(separator: ", "))") }
+            if firstScan { notifier.ready(); firstScan = false; log("wand: ready; watching \(config.inboxes.map(\.path.path).joined(separator: ", "))") }
             startNextJobIfIdle()
-            notify("STATUS=\(statusLine())")
-            if watchdogHealthy() { notify("WATCHDOG=1") }
+            notifier.status(statusLine())
+            if watchdogHealthy() { notifier.watchdog() }
             if exitWhenIdle, running == nil, scanners.allSatisfy({ $0.pendingCount == 0 }),
                (try journal.rows([.queued, .claiming])).isEmpty { break }
             let pending = scanners.contains { $0.pendingCount > 0 }
             let pollInterval = scanners.contains { watchMode($0.inbox) == .poll } ? 1.0 : config.inboxes.map(\.rescan).min() ?? 300
             await wake.wait(timeout: pending || running != nil ? 0.1 : min(pollInterval, 5))
         }
-        notify("STOPPING=1")
+        notifier.stopping()
         watcher?.stop()
         if let task = runningTask { await task.value }
     }
@@ -70,8 +69,8 @@ public actor Daemon {
 
     /// Re-reads the config (SIGHUP / `wand reload`): a config with errors is refused and the running one stays.
     public func reload() -> ConfigErrors? {
-        notify("RELOADING=1\nMONOTONIC_USEC=\(monotonicMicroseconds())")
-        defer { notify("READY=1") }
+        notifier.reloading()
+        defer { notifier.ready() }
         do {
             let fresh = try ConfigLoader.load(config.sourcePath)
             config = fresh
@@ -405,9 +404,7 @@ public actor Daemon {
         try? FileManager.default.removeItem(atPath: row.spoolDir)
     }
 
-    func notify(_ state: String) {
-        _ = sd_notify(0, state)
-    }
+    nonisolated let notifier = SystemdNotifier()
 }
 
 public let wandVersion = "0.1.0"
@@ -443,11 +440,6 @@ final class WakeSignal: @unchecked Sendable {
     }
 }
 
-func monotonicMicroseconds() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000 + UInt64(ts.tv_nsec) / 1000
-}
 
 /// NAME.json in the outbox: the job as it ran, every default filled in.
 struct Sidecar: Codable {
