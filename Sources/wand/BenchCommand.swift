@@ -5,7 +5,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks (compare with the PyTorch side in Tools/bench/).",
-        subcommands: [BenchOps.self, BenchDiT.self, BenchVAE.self]
+        subcommands: [BenchOps.self, BenchDiT.self, BenchVAE.self, BenchStep.self]
     )
 }
 
