@@ -1,0 +1,24 @@
+"""Ground-truth clips for the Swift detector's test (Tests/Fixtures/demo-model/): a few held-out
+clips rendered by dataset.py and encoded losslessly-enough (H.264 CRF 12) with the ffmpeg CLI,
+plus their attributes in truth.json.
+"""
+import json
+import os
+import subprocess
+import sys
+
+import dataset
+
+out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "../../Tests/Fixtures/demo-model")
+os.makedirs(out, exist_ok=True)
+truth = {}
+for i in range(6):
+    text, attrs, frames = dataset.clip("eval", i)
+    name = f"truth-{i}.mp4"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
+                    "-s", f"{dataset.WIDTH}x{dataset.HEIGHT}", "-r", str(dataset.FPS), "-i", "-",
+                    "-c:v", "libx264", "-crf", "12", "-pix_fmt", "yuv420p", os.path.join(out, name)],
+                   input=frames.tobytes(), check=True)
+    truth[name] = dict(prompt=text, **{k: attrs[k] for k in ("colour", "shape", "motion", "background")})
+json.dump(truth, open(os.path.join(out, "truth.json"), "w"), indent=1)
+print(json.dumps(truth, indent=1))
