@@ -19,12 +19,16 @@ public actor Daemon {
     var lastProgress = Date()
     /// Called with each log line (stderr by default).
     let log: @Sendable (String) -> Void
+    /// `notify.webhooks` deliveries, off the job loop.
+    let webhooks: WebhookSender
 
     public init(config: DaemonConfig, generator: any VideoGenerator,
-                log: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }) throws {
+                log: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) },
+                webhookPolicy: WebhookSender.Policy = WebhookSender.Policy()) throws {
         self.config = config
         self.generator = generator
         self.log = log
+        webhooks = WebhookSender(policy: webhookPolicy, log: log)
         for dir in [config.stateDir.path, config.spoolDir, config.outbox.path, config.failed.path] + config.inboxes.map(\.path.path) {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         }
@@ -53,6 +57,7 @@ public actor Daemon {
         notifier.stopping()
         watcher?.stop()
         if let task = runningTask { await task.value }
+        await webhooks.drain()
     }
 
     public func stop() { stopping = true; cancelFlag.setAll(); wake.signal() }
@@ -206,6 +211,7 @@ public actor Daemon {
             }
             try JSONEncoder().encode(relocated).write(to: URL(fileURLWithPath: spool + "/jobs.json"))
             try journal.setState(id, .queued)
+            notify(.queued, row, jobs: relocated)
             log("wand: \(name): queued as \(id) (\(relocated.count) job\(relocated.count == 1 ? "" : "s"), \(relocated.first?.mode.rawValue ?? "?"))")
         } catch {
             log("wand: \(name): could not claim: \(error)")
@@ -275,12 +281,14 @@ public actor Daemon {
         do {
             let jobs = try JSONDecoder().decode([JobSpec].self, from: Data(contentsOf: URL(fileURLWithPath: row.spoolDir + "/jobs.json")))
             try journal.setState(row.id, .running)
+            notify(.started, row, jobs: jobs)
             log("wand: \(row.name): running \(row.id)")
             var outputs: [String] = []
             for (index, job) in jobs.enumerated() {
                 outputs += try await runOne(job, id: jobs.count > 1 ? "\(row.id)-\(index + 1)" : row.id, row: row)
             }
             try journal.setState(row.id, .done)
+            notify(.done, row, jobs: jobs, outputs: outputs)
             try finishSources(row)
             log("wand: \(row.name): done -> \(outputs.filter { $0.hasSuffix(".mp4") }.joined(separator: ", "))")
         } catch is CancelledError {
@@ -393,6 +401,7 @@ public actor Daemon {
 
     func failJob(_ row: Journal.Row, stage: String, message: String, location: SourceLocation? = nil,
                  errors: [String] = [], state: Journal.State = .failed) throws {
+        let jobs = try? JSONDecoder().decode([JobSpec].self, from: Data(contentsOf: URL(fileURLWithPath: row.spoolDir + "/jobs.json")))
         let inputsDir = row.spoolDir + "/inputs"
         let inputs = ((try? FileManager.default.contentsOfDirectory(atPath: inputsDir)) ?? []).sorted().map { inputsDir + "/" + $0 }
         let moved = try FailedWriter(root: config.failed.path).record(name: row.name, inputs: inputs, stage: stage, message: message,
@@ -401,7 +410,19 @@ public actor Daemon {
         try? FileManager.default.createDirectory(atPath: config.stateDir.path + "/failed-inputs", withIntermediateDirectories: true)
         try? JSONEncoder().encode(moved).write(to: URL(fileURLWithPath: config.stateDir.path + "/failed-inputs/" + row.id + ".json"))
         try journal.setState(row.id, state, error: errors.first ?? message)
+        if state == .failed { notify(.failed, row, jobs: jobs, error: errors.first ?? message, stage: stage) }
         try? FileManager.default.removeItem(atPath: row.spoolDir)
+    }
+
+    /// Tells the webhooks that asked for `event`; returns at once (delivery runs on its own tasks).
+    func notify(_ event: NotifyEvent, _ row: Journal.Row, jobs: [JobSpec]?, outputs: [String]? = nil,
+                error: String? = nil, stage: String? = nil) {
+        let hooks = config.notify.webhooks
+        guard hooks.contains(where: { $0.events.contains(event) }) else { return }
+        var payload = WebhookPayload(event: event, job: row.id, name: row.name, mode: jobs?.first?.mode.rawValue,
+                                     model: jobs?.first?.model, outputs: outputs, error: error, stage: stage)
+        payload.take((try? journal.row(row.id)) ?? row)
+        webhooks.send(payload, to: hooks)
     }
 
     nonisolated let notifier = SystemdNotifier()
