@@ -52,7 +52,11 @@ public actor Daemon {
                (try journal.rows([.queued, .claiming])).isEmpty { break }
             let pending = scanners.contains { $0.pendingCount > 0 }
             let pollInterval = scanners.contains { watchMode($0.inbox) == .poll } ? 1.0 : config.inboxes.map(\.rescan).min() ?? 300
-            await wake.wait(timeout: pending || running != nil ? 0.1 : min(pollInterval, 5))
+            var timeout = pending || running != nil ? 0.1 : min(pollInterval, 5)
+            // A job in its retry backoff becomes runnable without any event to wake us.
+            let now = Date().timeIntervalSince1970
+            if running == nil, let retry = try? journal.nextRetryTime(after: now) { timeout = max(0.01, min(timeout, retry - now)) }
+            await wake.wait(timeout: timeout)
         }
         notifier.stopping()
         watcher?.stop()
@@ -92,8 +96,11 @@ public actor Daemon {
     }
 
     func statusLine() -> String {
-        let queued = (try? journal.rows([.queued]).count) ?? 0
-        var s = "queued \(queued)"
+        let queuedRows = (try? journal.rows([.queued])) ?? []
+        var s = "queued \(queuedRows.count)"
+        let now = Date().timeIntervalSince1970
+        let waiting = queuedRows.filter { ($0.notBefore ?? 0) > now }.count
+        if waiting > 0 { s += " (\(waiting) waiting to retry)" }
         if let r = running {
             s += "; running \(r.name) (\(r.progress.stage.rawValue)"
             if r.progress.totalSteps > 0 { s += " \(r.progress.step)/\(r.progress.totalSteps)" }
@@ -252,8 +259,10 @@ public actor Daemon {
                 try failJob(row, stage: "quarantine", message: "the job was interrupted \(row.attempts) times (the daemon crashed or was killed while it ran); it is quarantined so it cannot stop the queue")
                 log("wand: \(row.name): quarantined after \(row.attempts) attempts")
             } else {
-                try journal.setState(row.id, .queued)
-                log("wand: \(row.name): re-queued after an interrupted run (attempt \(row.attempts + 1) of \(config.maxAttempts))")
+                let delay = RetryPolicy.delay(afterAttempts: row.attempts, backoff: config.retryBackoff)
+                try journal.requeue(row.id, notBefore: Date().timeIntervalSince1970 + delay,
+                                    error: "interrupted (the daemon stopped while the job ran)")
+                log("wand: \(row.name): re-queued after an interrupted run; attempt \(row.attempts + 1) of \(config.maxAttempts) in \(Self.seconds(delay))")
             }
         }
     }
@@ -262,7 +271,7 @@ public actor Daemon {
 
     func startNextJobIfIdle() {
         guard running == nil, !paused, !stopping else { return }
-        guard let row = try? journal.rows([.queued]).first else { return }
+        guard let row = try? journal.nextRunnable(now: Date().timeIntervalSince1970) else { return }
         running = (row.id, row.name, GenerationProgress(stage: .loading))
         lastProgress = Date()
         runningTask = Task { await self.execute(row) }
@@ -300,9 +309,24 @@ public actor Daemon {
                 log("wand: \(row.name): cancelled")
             }
         } catch {
+            let attempts = (try? journal.row(row.id))?.attempts ?? row.attempts + 1
+            if RetryPolicy.isTransient(error), attempts < config.maxAttempts {
+                let delay = RetryPolicy.delay(afterAttempts: attempts, backoff: config.retryBackoff)
+                do {
+                    try journal.requeue(row.id, notBefore: Date().timeIntervalSince1970 + delay, error: "\(error)")
+                    log("wand: \(row.name): attempt \(attempts) of \(config.maxAttempts) failed: \(error); retrying in \(Self.seconds(delay))")
+                    return
+                } catch {
+                    log("wand: \(row.name): could not re-queue: \(error)")
+                }
+            }
             try? failJob(row, stage: "generation", message: "\(error)")
             log("wand: \(row.name): failed: \(error)")
         }
+    }
+
+    static func seconds(_ value: Double) -> String {
+        value < 10 ? String(format: "%.1f s", value) : "\(Int(value.rounded())) s"
     }
 
     func runOne(_ job: JobSpec, id: String, row: Journal.Row) async throws -> [String] {
