@@ -146,13 +146,18 @@ final class WebhookTests: XCTestCase {
         // Sent inline, the started event alone would hold the job for the silent receiver's 3 s timeout, twice.
         XCTAssertLessThan(try XCTUnwrap(row.finished) - XCTUnwrap(row.started), 2.5)
         XCTAssertLessThan(elapsed, 6, "the shutdown wait for deliveries is bounded by drainLimit")
-        XCTAssertTrue(lines.all.contains { $0.contains("webhook failed to \(refused.url.absoluteString)") }, "\(lines.all)")
+        let failure = try XCTUnwrap(lines.allEntries.first { $0.message.contains("webhook failed to \(refused.url.absoluteString)") },
+                                    "\(lines.all)")
+        XCTAssertEqual(failure.level, .warning)
+        XCTAssertEqual(failure.fields, ["JOB_ID": row.id, "JOB_NAME": "calm"])
     }
 }
 
 final class LockedLines: @unchecked Sendable {
     private let lock = NSLock()
     private var lines: [String] = []
-    func append(_ line: String) { lock.withLock { lines.append(line) } }
+    func append(_ entry: LogEntry) { lock.withLock { lines.append(entry.message); entries.append(entry) } }
+    private var entries: [LogEntry] = []
+    var allEntries: [LogEntry] { lock.withLock { entries } }
     var all: [String] { lock.withLock { lines } }
 }

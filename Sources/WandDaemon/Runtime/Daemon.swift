@@ -17,17 +17,17 @@ public actor Daemon {
     var stopping = false
     var paused = false
     var lastProgress = Date()
-    /// Called with each log line (stderr by default).
-    let log: @Sendable (String) -> Void
+    /// Receives each log entry (`Log.emit` under `wand serve`; plain lines on stderr by default).
+    let sink: @Sendable (LogEntry) -> Void
     /// `notify.webhooks` deliveries, off the job loop.
     let webhooks: WebhookSender
 
     public init(config: DaemonConfig, generator: any VideoGenerator,
-                log: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) },
+                log: @escaping @Sendable (LogEntry) -> Void = { FileHandle.standardError.write(Data(("wand: " + $0.message + "\n").utf8)) },
                 webhookPolicy: WebhookSender.Policy = WebhookSender.Policy()) throws {
         self.config = config
         self.generator = generator
-        self.log = log
+        sink = log
         webhooks = WebhookSender(policy: webhookPolicy, log: log)
         for dir in [config.stateDir.path, config.spoolDir, config.outbox.path, config.failed.path] + config.inboxes.map(\.path.path) {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -44,7 +44,7 @@ public actor Daemon {
         var firstScan = true
         while !stopping {
             scanInboxes()
-            if firstScan { notifier.ready(); firstScan = false; log("wand: ready; watching \(config.inboxes.map(\.path.path).joined(separator: ", "))") }
+            if firstScan { notifier.ready(); firstScan = false; log("ready; watching \(config.inboxes.map(\.path.path).joined(separator: ", "))", .info) }
             startNextJobIfIdle()
             notifier.status(statusLine())
             if watchdogHealthy() { notifier.watchdog() }
@@ -87,10 +87,10 @@ public actor Daemon {
             watcher = nil
             scanners = []
             startWatching()
-            log("wand: configuration reloaded from \(fresh.sourcePath)")
+            log("configuration reloaded from \(fresh.sourcePath)", .info)
             return nil
         } catch {
-            log("wand: configuration NOT reloaded, the running one stays:\n\(error)")
+            log("configuration NOT reloaded, the running one stays:\n\(error)", .warning)
             return error
         }
     }
@@ -126,12 +126,12 @@ public actor Daemon {
         let inotifyPaths = config.inboxes.filter { watchMode($0) == .inotify }.map(\.path.path)
         for inbox in config.inboxes {
             let (network, fs) = isNetworkFilesystem(inbox.path.path)
-            log("wand: inbox \(inbox.path.path): \(watchMode(inbox) == .poll ? "polling" : "inotify") (filesystem \(fs)\(network ? ", network" : ""); watch: \(inbox.watch.rawValue))")
+            log("inbox \(inbox.path.path): \(watchMode(inbox) == .poll ? "polling" : "inotify") (filesystem \(fs)\(network ? ", network" : ""); watch: \(inbox.watch.rawValue))", .info)
         }
         if !inotifyPaths.isEmpty {
             let signal = wake
             watcher = InotifyWatcher(paths: inotifyPaths) { signal.signal() }
-            if watcher == nil { log("wand: inotify unavailable; polling every inbox instead") }
+            if watcher == nil { log("inotify unavailable; polling every inbox instead", .warning) }
         }
     }
 
@@ -201,12 +201,12 @@ public actor Daemon {
             }
             if let problem {
                 try failJob(row, stage: "validation", message: problem.message, location: problem.location, errors: problem.errors)
-                log("wand: \(name): rejected: \(problem.errors.first ?? problem.message)")
+                log("\(name): rejected: \(problem.errors.first ?? problem.message)", .warning, id: id, name: name)
                 return
             }
             if config.duplicates == .skip, let earlier = try journal.completed(withHash: hash) {
                 try failJob(row, stage: "duplicate", message: "the same inputs were already made into a video by job \(earlier.id) (\(earlier.name)); set duplicates: run in the config to run them again", state: .duplicate)
-                log("wand: \(name): skipped, duplicate of \(earlier.id)")
+                log("\(name): skipped, duplicate of \(earlier.id)", .info, id: id, name: name)
                 return
             }
             let relocated = jobs.map { job -> JobSpec in
@@ -219,9 +219,9 @@ public actor Daemon {
             try JSONEncoder().encode(relocated).write(to: URL(fileURLWithPath: spool + "/jobs.json"))
             try journal.setState(id, .queued)
             notify(.queued, row, jobs: relocated)
-            log("wand: \(name): queued as \(id) (\(relocated.count) job\(relocated.count == 1 ? "" : "s"), \(relocated.first?.mode.rawValue ?? "?"))")
+            log("\(name): queued as \(id) (\(relocated.count) job\(relocated.count == 1 ? "" : "s"), \(relocated.first?.mode.rawValue ?? "?"))", .info, id: id, name: name)
         } catch {
-            log("wand: \(name): could not claim: \(error)")
+            log("\(name): could not claim: \(error)", .error, id: id, name: name)
         }
     }
 
@@ -257,12 +257,12 @@ public actor Daemon {
         for row in try journal.rows([.running]) {
             if row.attempts >= config.maxAttempts {
                 try failJob(row, stage: "quarantine", message: "the job was interrupted \(row.attempts) times (the daemon crashed or was killed while it ran); it is quarantined so it cannot stop the queue")
-                log("wand: \(row.name): quarantined after \(row.attempts) attempts")
+                log("\(row.name): quarantined after \(row.attempts) attempts", .warning, job: row)
             } else {
                 let delay = RetryPolicy.delay(afterAttempts: row.attempts, backoff: config.retryBackoff)
                 try journal.requeue(row.id, notBefore: Date().timeIntervalSince1970 + delay,
                                     error: "interrupted (the daemon stopped while the job ran)")
-                log("wand: \(row.name): re-queued after an interrupted run; attempt \(row.attempts + 1) of \(config.maxAttempts) in \(Self.seconds(delay))")
+                log("\(row.name): re-queued after an interrupted run; attempt \(row.attempts + 1) of \(config.maxAttempts) in \(Self.seconds(delay))", .info, job: row)
             }
         }
     }
@@ -291,7 +291,7 @@ public actor Daemon {
             let jobs = try JSONDecoder().decode([JobSpec].self, from: Data(contentsOf: URL(fileURLWithPath: row.spoolDir + "/jobs.json")))
             try journal.setState(row.id, .running)
             notify(.started, row, jobs: jobs)
-            log("wand: \(row.name): running \(row.id)")
+            log("\(row.name): running \(row.id)", .info, job: row)
             var outputs: [String] = []
             for (index, job) in jobs.enumerated() {
                 outputs += try await runOne(job, id: jobs.count > 1 ? "\(row.id)-\(index + 1)" : row.id, row: row)
@@ -299,14 +299,14 @@ public actor Daemon {
             try journal.setState(row.id, .done)
             notify(.done, row, jobs: jobs, outputs: outputs)
             try finishSources(row)
-            log("wand: \(row.name): done -> \(outputs.filter { $0.hasSuffix(".mp4") }.joined(separator: ", "))")
+            log("\(row.name): done -> \(outputs.filter { $0.hasSuffix(".mp4") }.joined(separator: ", "))", .info, job: row)
         } catch is CancelledError {
             if stopping {
                 try? journal.setState(row.id, .queued)
-                log("wand: \(row.name): interrupted by shutdown; re-queued")
+                log("\(row.name): interrupted by shutdown; re-queued", .info, job: row)
             } else {
                 try? failJob(row, stage: "cancelled", message: "cancelled by the operator", state: .cancelled)
-                log("wand: \(row.name): cancelled")
+                log("\(row.name): cancelled", .info, job: row)
             }
         } catch {
             let attempts = (try? journal.row(row.id))?.attempts ?? row.attempts + 1
@@ -314,16 +314,20 @@ public actor Daemon {
                 let delay = RetryPolicy.delay(afterAttempts: attempts, backoff: config.retryBackoff)
                 do {
                     try journal.requeue(row.id, notBefore: Date().timeIntervalSince1970 + delay, error: "\(error)")
-                    log("wand: \(row.name): attempt \(attempts) of \(config.maxAttempts) failed: \(error); retrying in \(Self.seconds(delay))")
+                    log("\(row.name): attempt \(attempts) of \(config.maxAttempts) failed: \(error); retrying in \(Self.seconds(delay))", .warning, job: row)
                     return
                 } catch {
-                    log("wand: \(row.name): could not re-queue: \(error)")
+                    log("\(row.name): could not re-queue: \(error)", .error, job: row)
                 }
             }
             try? failJob(row, stage: "generation", message: "\(error)")
-            log("wand: \(row.name): failed: \(error)")
+            log("\(row.name): failed: \(error)", .warning, job: row)
         }
     }
+
+    func log(_ message: String, _ level: LogLevel) { sink(LogEntry(level, message)) }
+    func log(_ message: String, _ level: LogLevel, job row: Journal.Row) { sink(.job(level, id: row.id, name: row.name, message)) }
+    func log(_ message: String, _ level: LogLevel, id: String, name: String) { sink(.job(level, id: id, name: name, message)) }
 
     static func seconds(_ value: Double) -> String {
         value < 10 ? String(format: "%.1f s", value) : "\(Int(value.rounded())) s"

@@ -90,11 +90,11 @@ public final class WebhookSender: @unchecked Sendable {
 
     public let policy: Policy
     let session: URLSession
-    let log: @Sendable (String) -> Void
+    let log: @Sendable (LogEntry) -> Void
     private let lock = NSLock()
     private var inFlight: [UUID: Task<Outcome, Never>] = [:]
 
-    public init(policy: Policy = Policy(), log: @escaping @Sendable (String) -> Void) {
+    public init(policy: Policy = Policy(), log: @escaping @Sendable (LogEntry) -> Void) {
         self.policy = policy
         self.log = log
         let configuration = URLSessionConfiguration.ephemeral
@@ -113,7 +113,7 @@ public final class WebhookSender: @unchecked Sendable {
         guard !matching.isEmpty else { return [] }
         let body: Data
         do { body = try payload.json() } catch {
-            log("wand: \(payload.name): webhook payload could not be encoded: \(error)")
+            log(.job(.error, id: payload.job, name: payload.name, "\(payload.name): webhook payload could not be encoded: \(error)"))
             return []
         }
         return matching.map { hook in
@@ -121,7 +121,8 @@ public final class WebhookSender: @unchecked Sendable {
             let task = Task.detached { [self] () -> Outcome in
                 let outcome = await deliver(body, to: hook.url)
                 if case .failed(_, let reason) = outcome {
-                    log("wand: \(payload.name): webhook failed to \(hook.url.absoluteString) (event \(payload.event.rawValue), job \(payload.job)): \(reason)")
+                    log(.job(.warning, id: payload.job, name: payload.name,
+                             "\(payload.name): webhook failed to \(hook.url.absoluteString) (event \(payload.event.rawValue)): \(reason)"))
                 }
                 forget(key)
                 return outcome
