@@ -231,7 +231,7 @@ public actor Daemon {
             sha.update(Array(URL(fileURLWithPath: f).lastPathComponent.utf8))
             sha.update(Array(try SHA256.file(f).utf8))
         }
-        return sha.finalize()
+        return sha.finalizeHex()
     }
 
     static func newJobID() -> String {
