@@ -4,25 +4,25 @@ import XCTest
 @testable import WandDaemon
 import WandEngine
 
-/// Fails the first run of each job whose prompt is in `flaky` with `error`, then generates as TestEngine does.
+/// Fails the `failingCall`-th run (1-based) of each prompt in `flaky` with `error`; otherwise generates as TestEngine does.
 final class FlakyEngine: VideoGenerator, @unchecked Sendable {
     let flaky: Set<String>
     let error: EngineError
+    let failingCall: Int
     private let lock = NSLock()
     private var log: [(prompt: String, at: Date)] = []
-    init(flaky: Set<String>, error: EngineError = EngineError(.modelFailure, "out of device memory")) {
-        self.flaky = flaky; self.error = error
+    init(flaky: Set<String>, error: EngineError = EngineError(.modelFailure, "out of device memory"), failingCall: Int = 1) {
+        self.flaky = flaky; self.error = error; self.failingCall = failingCall
     }
     var calls: [(prompt: String, at: Date)] { lock.withLock { log } }
 
     func generate(_ request: GenerationRequest, progress: @escaping @Sendable (GenerationProgress) -> Void,
                   isCancelled: @escaping @Sendable () -> Bool) async throws -> GeneratedVideo {
-        let first = lock.withLock { () -> Bool in
-            let seen = log.contains { $0.prompt == request.prompt }
+        let call = lock.withLock { () -> Int in
             log.append((request.prompt, Date()))
-            return !seen
+            return log.filter { $0.prompt == request.prompt }.count
         }
-        if first && flaky.contains(request.prompt) { throw error }
+        if call == failingCall && flaky.contains(request.prompt) { throw error }
         return try await TestEngine().generate(request, progress: progress, isCancelled: isCancelled)
     }
 }
@@ -207,6 +207,20 @@ final class RetryBackoffTests: XCTestCase {
         XCTAssertEqual(row.state, .failed)
         XCTAssertEqual(row.attempts, 1)
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/failed/bad.error.txt"))
+    }
+
+    /// A batch whose first video is already in the outbox is not run again (it would make that video twice).
+    func testBatchWithAPublishedVideoIsNotRetried() async throws {
+        let engine = FlakyEngine(flaky: ["pair"], failingCall: 2)
+        let job = "wand: 1\nmode: t2v\nprompt: pair\nsize: 32x32\nframes: 5\nsteps: 1\nseeds: [1, 2]\n"
+        FileManager.default.createFile(atPath: dir + "/inbox/pair.yaml", contents: Data(job.utf8))
+        try await Daemon(config: try config(backoff: "0.1s"), generator: engine, log: { _ in }).run(exitWhenIdle: true)
+        XCTAssertEqual(engine.calls.count, 2)
+        let row = try XCTUnwrap(Journal(path: journalPath).rows().first)
+        XCTAssertEqual(row.state, .failed)
+        XCTAssertEqual(row.attempts, 1)
+        let videos = ((try? FileManager.default.contentsOfDirectory(atPath: dir + "/outbox")) ?? []).filter { $0.hasSuffix(".mp4") }
+        XCTAssertEqual(videos.count, 1)
     }
 
     /// Out of attempts, a transient failure is final too.

@@ -287,12 +287,12 @@ public actor Daemon {
 
     func execute(_ row: Journal.Row) async {
         defer { running = nil; runningTask = nil; cancelRequested.remove(row.id); wake.signal() }
+        var outputs: [String] = []
         do {
             let jobs = try JSONDecoder().decode([JobSpec].self, from: Data(contentsOf: URL(fileURLWithPath: row.spoolDir + "/jobs.json")))
             try journal.setState(row.id, .running)
             notify(.started, row, jobs: jobs)
             log("\(row.name): running \(row.id)", .info, job: row)
-            var outputs: [String] = []
             for (index, job) in jobs.enumerated() {
                 outputs += try await runOne(job, id: jobs.count > 1 ? "\(row.id)-\(index + 1)" : row.id, row: row)
             }
@@ -310,7 +310,9 @@ public actor Daemon {
             }
         } catch {
             let attempts = (try? journal.row(row.id))?.attempts ?? row.attempts + 1
-            if RetryPolicy.isTransient(error), attempts < config.maxAttempts {
+            // Once a video of the job is in the outbox a re-run would make it twice: only a run
+            // that published nothing is retried.
+            if RetryPolicy.isTransient(error), attempts < config.maxAttempts, outputs.isEmpty {
                 let delay = RetryPolicy.delay(afterAttempts: attempts, backoff: config.retryBackoff)
                 do {
                     try journal.requeue(row.id, notBefore: Date().timeIntervalSince1970 + delay, error: "\(error)")
