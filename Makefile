@@ -6,10 +6,11 @@ PREFIX ?= /usr/local
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-# Build-time and run-time system packages (Debian 12).
+# Build-time and run-time system packages (Debian 12). libcurl4 is what Foundation's URLSession
+# runs on (webhooks); ca-certificates lets it check https:// receivers.
 DEBS := pkg-config libsystemd-dev libinotifytools0-dev libopenblas-dev libyaml-dev libsqlite3-dev \
         libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev \
-        ffmpeg fonts-dejavu-core fonts-ipafont-gothic
+        ffmpeg fonts-dejavu-core fonts-ipafont-gothic libcurl4 ca-certificates
 
 .PHONY: deps build release test demo install clean
 

@@ -28,15 +28,9 @@ struct ServeCommand: AsyncParsableCommand {
         let memory = Double(ProcessInfo.processInfo.physicalMemory)
         let keepWarm = Set(cfg.engine.keepWarm.compactMap { cfg.models[$0]?.path.path })
         let engine = Engine(memoryBudgetBytes: Int(memory * cfg.engine.memoryBudget), keepWarm: keepWarm, threads: cfg.engine.threads)
-        // Structured journald entries under systemd, timestamped lines on stderr otherwise.
-        let daemon = try Daemon(config: cfg, generator: engine, log: { line in
-            let message = line.hasPrefix("wand: ") ? String(line.dropFirst(6)) : line
-            if message.contains("failed") || message.contains("rejected") || message.contains("NOT reloaded") {
-                Log.warning(message)
-            } else {
-                Log.info(message)
-            }
-        })
+        // Structured journald entries under systemd (JOB_ID, JOB_NAME on a job's lines),
+        // timestamped lines on stderr otherwise.
+        let daemon = try Daemon(config: cfg, generator: engine, log: { Log.emit($0) })
 
         // Signals arrive on a dispatch source rather than in a C handler.
         var sources: [DispatchSourceSignal] = []

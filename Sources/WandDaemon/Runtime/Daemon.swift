@@ -17,14 +17,18 @@ public actor Daemon {
     var stopping = false
     var paused = false
     var lastProgress = Date()
-    /// Called with each log line (stderr by default).
-    let log: @Sendable (String) -> Void
+    /// Receives each log entry (`Log.emit` under `wand serve`; plain lines on stderr by default).
+    let sink: @Sendable (LogEntry) -> Void
+    /// `notify.webhooks` deliveries, off the job loop.
+    let webhooks: WebhookSender
 
     public init(config: DaemonConfig, generator: any VideoGenerator,
-                log: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }) throws {
+                log: @escaping @Sendable (LogEntry) -> Void = { FileHandle.standardError.write(Data(("wand: " + $0.message + "\n").utf8)) },
+                webhookPolicy: WebhookSender.Policy = WebhookSender.Policy()) throws {
         self.config = config
         self.generator = generator
-        self.log = log
+        sink = log
+        webhooks = WebhookSender(policy: webhookPolicy, log: log)
         for dir in [config.stateDir.path, config.spoolDir, config.outbox.path, config.failed.path] + config.inboxes.map(\.path.path) {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         }
@@ -40,7 +44,7 @@ public actor Daemon {
         var firstScan = true
         while !stopping {
             scanInboxes()
-            if firstScan { notifier.ready(); firstScan = false; log("wand: ready; watching \(config.inboxes.map(\.path.path).joined(separator: ", "))") }
+            if firstScan { notifier.ready(); firstScan = false; log("ready; watching \(config.inboxes.map(\.path.path).joined(separator: ", "))", .info) }
             startNextJobIfIdle()
             notifier.status(statusLine())
             if watchdogHealthy() { notifier.watchdog() }
@@ -48,11 +52,16 @@ public actor Daemon {
                (try journal.rows([.queued, .claiming])).isEmpty { break }
             let pending = scanners.contains { $0.pendingCount > 0 }
             let pollInterval = scanners.contains { watchMode($0.inbox) == .poll } ? 1.0 : config.inboxes.map(\.rescan).min() ?? 300
-            await wake.wait(timeout: pending || running != nil ? 0.1 : min(pollInterval, 5))
+            var timeout = pending || running != nil ? 0.1 : min(pollInterval, 5)
+            // A job in its retry backoff becomes runnable without any event to wake us.
+            let now = Date().timeIntervalSince1970
+            if running == nil, let retry = try? journal.nextRetryTime(after: now) { timeout = max(0.01, min(timeout, retry - now)) }
+            await wake.wait(timeout: timeout)
         }
         notifier.stopping()
         watcher?.stop()
         if let task = runningTask { await task.value }
+        await webhooks.drain()
     }
 
     public func stop() { stopping = true; cancelFlag.setAll(); wake.signal() }
@@ -78,17 +87,20 @@ public actor Daemon {
             watcher = nil
             scanners = []
             startWatching()
-            log("wand: configuration reloaded from \(fresh.sourcePath)")
+            log("configuration reloaded from \(fresh.sourcePath)", .info)
             return nil
         } catch {
-            log("wand: configuration NOT reloaded, the running one stays:\n\(error)")
+            log("configuration NOT reloaded, the running one stays:\n\(error)", .warning)
             return error
         }
     }
 
     func statusLine() -> String {
-        let queued = (try? journal.rows([.queued]).count) ?? 0
-        var s = "queued \(queued)"
+        let queuedRows = (try? journal.rows([.queued])) ?? []
+        var s = "queued \(queuedRows.count)"
+        let now = Date().timeIntervalSince1970
+        let waiting = queuedRows.filter { ($0.notBefore ?? 0) > now }.count
+        if waiting > 0 { s += " (\(waiting) waiting to retry)" }
         if let r = running {
             s += "; running \(r.name) (\(r.progress.stage.rawValue)"
             if r.progress.totalSteps > 0 { s += " \(r.progress.step)/\(r.progress.totalSteps)" }
@@ -114,12 +126,12 @@ public actor Daemon {
         let inotifyPaths = config.inboxes.filter { watchMode($0) == .inotify }.map(\.path.path)
         for inbox in config.inboxes {
             let (network, fs) = isNetworkFilesystem(inbox.path.path)
-            log("wand: inbox \(inbox.path.path): \(watchMode(inbox) == .poll ? "polling" : "inotify") (filesystem \(fs)\(network ? ", network" : ""); watch: \(inbox.watch.rawValue))")
+            log("inbox \(inbox.path.path): \(watchMode(inbox) == .poll ? "polling" : "inotify") (filesystem \(fs)\(network ? ", network" : ""); watch: \(inbox.watch.rawValue))", .info)
         }
         if !inotifyPaths.isEmpty {
             let signal = wake
             watcher = InotifyWatcher(paths: inotifyPaths) { signal.signal() }
-            if watcher == nil { log("wand: inotify unavailable; polling every inbox instead") }
+            if watcher == nil { log("inotify unavailable; polling every inbox instead", .warning) }
         }
     }
 
@@ -189,12 +201,12 @@ public actor Daemon {
             }
             if let problem {
                 try failJob(row, stage: "validation", message: problem.message, location: problem.location, errors: problem.errors)
-                log("wand: \(name): rejected: \(problem.errors.first ?? problem.message)")
+                log("\(name): rejected: \(problem.errors.first ?? problem.message)", .warning, id: id, name: name)
                 return
             }
             if config.duplicates == .skip, let earlier = try journal.completed(withHash: hash) {
                 try failJob(row, stage: "duplicate", message: "the same inputs were already made into a video by job \(earlier.id) (\(earlier.name)); set duplicates: run in the config to run them again", state: .duplicate)
-                log("wand: \(name): skipped, duplicate of \(earlier.id)")
+                log("\(name): skipped, duplicate of \(earlier.id)", .info, id: id, name: name)
                 return
             }
             let relocated = jobs.map { job -> JobSpec in
@@ -206,9 +218,10 @@ public actor Daemon {
             }
             try JSONEncoder().encode(relocated).write(to: URL(fileURLWithPath: spool + "/jobs.json"))
             try journal.setState(id, .queued)
-            log("wand: \(name): queued as \(id) (\(relocated.count) job\(relocated.count == 1 ? "" : "s"), \(relocated.first?.mode.rawValue ?? "?"))")
+            notify(.queued, row, jobs: relocated)
+            log("\(name): queued as \(id) (\(relocated.count) job\(relocated.count == 1 ? "" : "s"), \(relocated.first?.mode.rawValue ?? "?"))", .info, id: id, name: name)
         } catch {
-            log("wand: \(name): could not claim: \(error)")
+            log("\(name): could not claim: \(error)", .error, id: id, name: name)
         }
     }
 
@@ -218,7 +231,7 @@ public actor Daemon {
             sha.update(Array(URL(fileURLWithPath: f).lastPathComponent.utf8))
             sha.update(Array(try SHA256.file(f).utf8))
         }
-        return sha.finalize()
+        return sha.finalizeHex()
     }
 
     static func newJobID() -> String {
@@ -244,10 +257,12 @@ public actor Daemon {
         for row in try journal.rows([.running]) {
             if row.attempts >= config.maxAttempts {
                 try failJob(row, stage: "quarantine", message: "the job was interrupted \(row.attempts) times (the daemon crashed or was killed while it ran); it is quarantined so it cannot stop the queue")
-                log("wand: \(row.name): quarantined after \(row.attempts) attempts")
+                log("\(row.name): quarantined after \(row.attempts) attempts", .warning, job: row)
             } else {
-                try journal.setState(row.id, .queued)
-                log("wand: \(row.name): re-queued after an interrupted run (attempt \(row.attempts + 1) of \(config.maxAttempts))")
+                let delay = RetryPolicy.delay(afterAttempts: row.attempts, backoff: config.retryBackoff)
+                try journal.requeue(row.id, notBefore: Date().timeIntervalSince1970 + delay,
+                                    error: "interrupted (the daemon stopped while the job ran)")
+                log("\(row.name): re-queued after an interrupted run; attempt \(row.attempts + 1) of \(config.maxAttempts) in \(Self.seconds(delay))", .info, job: row)
             }
         }
     }
@@ -256,7 +271,7 @@ public actor Daemon {
 
     func startNextJobIfIdle() {
         guard running == nil, !paused, !stopping else { return }
-        guard let row = try? journal.rows([.queued]).first else { return }
+        guard let row = try? journal.nextRunnable(now: Date().timeIntervalSince1970) else { return }
         running = (row.id, row.name, GenerationProgress(stage: .loading))
         lastProgress = Date()
         runningTask = Task { await self.execute(row) }
@@ -272,29 +287,52 @@ public actor Daemon {
 
     func execute(_ row: Journal.Row) async {
         defer { running = nil; runningTask = nil; cancelRequested.remove(row.id); wake.signal() }
+        var outputs: [String] = []
         do {
             let jobs = try JSONDecoder().decode([JobSpec].self, from: Data(contentsOf: URL(fileURLWithPath: row.spoolDir + "/jobs.json")))
             try journal.setState(row.id, .running)
-            log("wand: \(row.name): running \(row.id)")
-            var outputs: [String] = []
+            notify(.started, row, jobs: jobs)
+            log("\(row.name): running \(row.id)", .info, job: row)
             for (index, job) in jobs.enumerated() {
                 outputs += try await runOne(job, id: jobs.count > 1 ? "\(row.id)-\(index + 1)" : row.id, row: row)
             }
             try journal.setState(row.id, .done)
+            notify(.done, row, jobs: jobs, outputs: outputs)
             try finishSources(row)
-            log("wand: \(row.name): done -> \(outputs.filter { $0.hasSuffix(".mp4") }.joined(separator: ", "))")
+            log("\(row.name): done -> \(outputs.filter { $0.hasSuffix(".mp4") }.joined(separator: ", "))", .info, job: row)
         } catch is CancelledError {
             if stopping {
                 try? journal.setState(row.id, .queued)
-                log("wand: \(row.name): interrupted by shutdown; re-queued")
+                log("\(row.name): interrupted by shutdown; re-queued", .info, job: row)
             } else {
                 try? failJob(row, stage: "cancelled", message: "cancelled by the operator", state: .cancelled)
-                log("wand: \(row.name): cancelled")
+                log("\(row.name): cancelled", .info, job: row)
             }
         } catch {
+            let attempts = (try? journal.row(row.id))?.attempts ?? row.attempts + 1
+            // Once a video of the job is in the outbox a re-run would make it twice: only a run
+            // that published nothing is retried.
+            if RetryPolicy.isTransient(error), attempts < config.maxAttempts, outputs.isEmpty {
+                let delay = RetryPolicy.delay(afterAttempts: attempts, backoff: config.retryBackoff)
+                do {
+                    try journal.requeue(row.id, notBefore: Date().timeIntervalSince1970 + delay, error: "\(error)")
+                    log("\(row.name): attempt \(attempts) of \(config.maxAttempts) failed: \(error); retrying in \(Self.seconds(delay))", .warning, job: row)
+                    return
+                } catch {
+                    log("\(row.name): could not re-queue: \(error)", .error, job: row)
+                }
+            }
             try? failJob(row, stage: "generation", message: "\(error)")
-            log("wand: \(row.name): failed: \(error)")
+            log("\(row.name): failed: \(error)", .warning, job: row)
         }
+    }
+
+    func log(_ message: String, _ level: LogLevel) { sink(LogEntry(level, message)) }
+    func log(_ message: String, _ level: LogLevel, job row: Journal.Row) { sink(.job(level, id: row.id, name: row.name, message)) }
+    func log(_ message: String, _ level: LogLevel, id: String, name: String) { sink(.job(level, id: id, name: name, message)) }
+
+    static func seconds(_ value: Double) -> String {
+        value < 10 ? String(format: "%.1f s", value) : "\(Int(value.rounded())) s"
     }
 
     func runOne(_ job: JobSpec, id: String, row: Journal.Row) async throws -> [String] {
@@ -393,6 +431,7 @@ public actor Daemon {
 
     func failJob(_ row: Journal.Row, stage: String, message: String, location: SourceLocation? = nil,
                  errors: [String] = [], state: Journal.State = .failed) throws {
+        let jobs = try? JSONDecoder().decode([JobSpec].self, from: Data(contentsOf: URL(fileURLWithPath: row.spoolDir + "/jobs.json")))
         let inputsDir = row.spoolDir + "/inputs"
         let inputs = ((try? FileManager.default.contentsOfDirectory(atPath: inputsDir)) ?? []).sorted().map { inputsDir + "/" + $0 }
         let moved = try FailedWriter(root: config.failed.path).record(name: row.name, inputs: inputs, stage: stage, message: message,
@@ -401,7 +440,19 @@ public actor Daemon {
         try? FileManager.default.createDirectory(atPath: config.stateDir.path + "/failed-inputs", withIntermediateDirectories: true)
         try? JSONEncoder().encode(moved).write(to: URL(fileURLWithPath: config.stateDir.path + "/failed-inputs/" + row.id + ".json"))
         try journal.setState(row.id, state, error: errors.first ?? message)
+        if state == .failed { notify(.failed, row, jobs: jobs, error: errors.first ?? message, stage: stage) }
         try? FileManager.default.removeItem(atPath: row.spoolDir)
+    }
+
+    /// Tells the webhooks that asked for `event`; returns at once (delivery runs on its own tasks).
+    func notify(_ event: NotifyEvent, _ row: Journal.Row, jobs: [JobSpec]?, outputs: [String]? = nil,
+                error: String? = nil, stage: String? = nil) {
+        let hooks = config.notify.webhooks
+        guard hooks.contains(where: { $0.events.contains(event) }) else { return }
+        var payload = WebhookPayload(event: event, job: row.id, name: row.name, mode: jobs?.first?.mode.rawValue,
+                                     model: jobs?.first?.model, outputs: outputs, error: error, stage: stage)
+        payload.take((try? journal.row(row.id)) ?? row)
+        webhooks.send(payload, to: hooks)
     }
 
     nonisolated let notifier = SystemdNotifier()

@@ -11,7 +11,8 @@ extension Daemon: ControlHandler {
             case .queue:
                 let rows = try journal.rows([.claiming, .queued, .running])
                 return ControlResponse(ok: true, jobs: rows.map {
-                    ControlJob(id: $0.id, name: $0.name, state: $0.state.rawValue, attempts: $0.attempts, priority: $0.priority)
+                    ControlJob(id: $0.id, name: $0.name, state: $0.state.rawValue, attempts: $0.attempts, priority: $0.priority,
+                               retryAt: $0.state == .queued ? $0.notBefore.map(rfc3339) : nil)
                 })
             case .cancel:
                 guard let id = request.id else { return .failure("cancel needs a job id") }

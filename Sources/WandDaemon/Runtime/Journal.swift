@@ -22,7 +22,12 @@ public final class Journal: @unchecked Sendable {
         public var created: Double
         public var started: Double?
         public var finished: Double?
+        /// A re-queued job does not run before this time (epoch seconds): its retry backoff.
+        public var notBefore: Double? = nil
     }
+
+    /// The schema this code writes (`PRAGMA user_version`); older journals are migrated on open.
+    public static let schemaVersion = 1
 
     private let db: OpaquePointer
     private let lock = NSLock()
@@ -35,6 +40,8 @@ public final class Journal: @unchecked Sendable {
             throw JournalError(path: path, message: "cannot open the journal")
         }
         db = handle
+        // Another process (the CLI, a second daemon being refused) may hold the lock for a moment.
+        sqlite3_busy_timeout(db, 5000)
         try exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")
         try exec("""
             CREATE TABLE IF NOT EXISTS jobs (
@@ -44,6 +51,34 @@ public final class Journal: @unchecked Sendable {
             CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state, priority, seq);
             CREATE INDEX IF NOT EXISTS jobs_hash ON jobs(input_hash);
             """)
+        try migrate()
+    }
+
+    /// Version 0 is the first schema (the CREATE above, also what older Wand wrote); each step
+    /// runs in a transaction, so a crash mid-migration leaves the journal as it was.
+    private func migrate() throws {
+        let version = try scalarInt("PRAGMA user_version") ?? 0
+        if version > Self.schemaVersion {
+            throw JournalError(path: path, message: "the journal has schema version \(version); this Wand reads up to \(Self.schemaVersion) (was it written by a newer Wand?)")
+        }
+        if version < 1 {
+            try exec("BEGIN IMMEDIATE;")
+            do {
+                if !(try columns("jobs").contains("not_before")) { try exec("ALTER TABLE jobs ADD COLUMN not_before REAL;") }
+                try exec("PRAGMA user_version = 1; COMMIT;")
+            } catch {
+                try? exec("ROLLBACK;")
+                throw error
+            }
+        }
+    }
+
+    private func columns(_ table: String) throws -> [String] {
+        let stmt = try prepare("PRAGMA table_info(\(table))", [])
+        defer { sqlite3_finalize(stmt) }
+        var names: [String] = []
+        while sqlite3_step(stmt) == SQLITE_ROW { names.append(String(cString: sqlite3_column_text(stmt, 1))) }
+        return names
     }
 
     deinit { sqlite3_close(db) }
@@ -63,11 +98,35 @@ public final class Journal: @unchecked Sendable {
         let now = Date().timeIntervalSince1970
         try locked {
             switch state {
-            case .running: try run("UPDATE jobs SET state = ?, attempts = attempts + 1, started = ? WHERE id = ?", [state.rawValue, now, id])
+            case .running:
+                try run("UPDATE jobs SET state = ?, attempts = attempts + 1, started = ?, not_before = NULL WHERE id = ?", [state.rawValue, now, id])
             case .done, .failed, .cancelled, .duplicate:
                 try run("UPDATE jobs SET state = ?, finished = ?, error = ? WHERE id = ?", [state.rawValue, now, error, id])
             default: try run("UPDATE jobs SET state = ?, error = ? WHERE id = ?", [state.rawValue, error, id])
             }
+        }
+    }
+
+    /// Puts a job back in the queue, not to run before `notBefore` (epoch seconds; nil: at once).
+    /// `error` keeps why the last attempt ended.
+    public func requeue(_ id: String, notBefore: Double?, error: String? = nil) throws {
+        try locked { try run("UPDATE jobs SET state = ?, not_before = ?, error = ? WHERE id = ?", [State.queued.rawValue, notBefore, error, id]) }
+    }
+
+    /// The queued job to run next at `now`: highest priority, then oldest, skipping jobs still in their backoff.
+    public func nextRunnable(now: Double) throws -> Row? {
+        try locked {
+            try query("SELECT \(Self.columnList) FROM jobs WHERE state = 'queued' AND (not_before IS NULL OR not_before <= ?) ORDER BY priority DESC, seq ASC LIMIT 1", [now]).first
+        }
+    }
+
+    /// The earliest time a queued job in backoff becomes runnable, if any is waiting after `now`.
+    public func nextRetryTime(after now: Double) throws -> Double? {
+        try locked {
+            let stmt = try prepare("SELECT MIN(not_before) FROM jobs WHERE state = 'queued' AND not_before > ?", [now])
+            defer { sqlite3_finalize(stmt) }
+            guard sqlite3_step(stmt) == SQLITE_ROW, sqlite3_column_type(stmt, 0) != SQLITE_NULL else { return nil }
+            return sqlite3_column_double(stmt, 0)
         }
     }
 
@@ -76,20 +135,22 @@ public final class Journal: @unchecked Sendable {
     public func rows(_ states: [State]? = nil) throws -> [Row] {
         try locked {
             let filter = states.map { "WHERE state IN (" + $0.map { "'\($0.rawValue)'" }.joined(separator: ",") + ")" } ?? ""
-            return try query("SELECT id, name, state, attempts, priority, seq, spool_dir, input_hash, error, created, started, finished FROM jobs \(filter) ORDER BY priority DESC, seq ASC")
+            return try query("SELECT \(Self.columnList) FROM jobs \(filter) ORDER BY priority DESC, seq ASC")
         }
     }
 
     public func row(_ id: String) throws -> Row? {
-        try locked { try query("SELECT id, name, state, attempts, priority, seq, spool_dir, input_hash, error, created, started, finished FROM jobs WHERE id = '\(id.replacingOccurrences(of: "'", with: "''"))'").first }
+        try locked { try query("SELECT \(Self.columnList) FROM jobs WHERE id = '\(id.replacingOccurrences(of: "'", with: "''"))'").first }
     }
 
     /// A finished job with the same inputs, for the duplicate policy.
     public func completed(withHash hash: String) throws -> Row? {
         try locked {
-            try query("SELECT id, name, state, attempts, priority, seq, spool_dir, input_hash, error, created, started, finished FROM jobs WHERE input_hash = '\(hash)' AND state = 'done' LIMIT 1").first
+            try query("SELECT \(Self.columnList) FROM jobs WHERE input_hash = '\(hash)' AND state = 'done' LIMIT 1").first
         }
     }
+
+    static let columnList = "id, name, state, attempts, priority, seq, spool_dir, input_hash, error, created, started, finished, not_before"
 
     // MARK: - SQLite plumbing
 
@@ -138,8 +199,8 @@ public final class Journal: @unchecked Sendable {
         return sqlite3_step(stmt) == SQLITE_ROW ? Int(sqlite3_column_int64(stmt, 0)) : nil
     }
 
-    private func query(_ sql: String) throws -> [Row] {
-        let stmt = try prepare(sql, [])
+    private func query(_ sql: String, _ values: [Any?] = []) throws -> [Row] {
+        let stmt = try prepare(sql, values)
         defer { sqlite3_finalize(stmt) }
         var out: [Row] = []
         func text(_ i: Int32) -> String? { sqlite3_column_text(stmt, i).map { String(cString: $0) } }
@@ -148,7 +209,7 @@ public final class Journal: @unchecked Sendable {
             out.append(Row(id: text(0)!, name: text(1)!, state: State(rawValue: text(2)!) ?? .failed,
                            attempts: Int(sqlite3_column_int64(stmt, 3)), priority: Int(sqlite3_column_int64(stmt, 4)),
                            sequence: Int(sqlite3_column_int64(stmt, 5)), spoolDir: text(6)!, inputHash: text(7)!,
-                           error: text(8), created: real(9) ?? 0, started: real(10), finished: real(11)))
+                           error: text(8), created: real(9) ?? 0, started: real(10), finished: real(11), notBefore: real(12)))
         }
         return out
     }

@@ -47,12 +47,19 @@ public struct ControlJob: Codable, Sendable, Equatable {
     public var state: String
     public var attempts: Int
     public var priority: Int
-    public init(id: String, name: String, state: String, attempts: Int, priority: Int) {
+    /// A queued job in its retry backoff runs no earlier than this (RFC 3339 UTC).
+    public var retryAt: String?
+    public init(id: String, name: String, state: String, attempts: Int, priority: Int, retryAt: String? = nil) {
         self.id = id
         self.name = name
         self.state = state
         self.attempts = attempts
         self.priority = priority
+        self.retryAt = retryAt
+    }
+    enum CodingKeys: String, CodingKey {
+        case id, name, state, attempts, priority
+        case retryAt = "retry_at"
     }
 }
 

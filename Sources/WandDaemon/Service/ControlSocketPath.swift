@@ -74,7 +74,10 @@ public enum ControlOutput {
     public static func jobTable(_ jobs: [ControlJob]) -> String {
         guard !jobs.isEmpty else { return "no jobs" }
         let header = ["ID", "NAME", "STATE", "ATTEMPTS", "PRIORITY"]
-        let rows = [header] + jobs.map { [$0.id, $0.name, $0.state, "\($0.attempts)", "\($0.priority)"] }
+        let rows = [header] + jobs.map { job -> [String] in
+            let state = job.retryAt.map { "\(job.state) (retry at \($0))" } ?? job.state
+            return [job.id, job.name, state, "\(job.attempts)", "\(job.priority)"]
+        }
         let widths = (0..<header.count).map { column in rows.map { $0[column].count }.max() ?? 0 }
         return rows.map { row in
             row.enumerated().map { index, cell in

@@ -19,7 +19,32 @@ public enum LogLevel: String, Sendable, CaseIterable {
     }
 }
 
+/// One entry of the daemon's log: what `Daemon` hands its sink and `Log.emit` sends on.
+public struct LogEntry: Sendable, Equatable {
+    public var level: LogLevel
+    public var message: String
+    /// Structured fields (journald names: `JOB_ID`, `JOB_NAME`, …).
+    public var fields: [String: String]
+
+    public init(_ level: LogLevel, _ message: String, fields: [String: String] = [:]) {
+        self.level = level; self.message = message; self.fields = fields
+    }
+
+    /// An entry about one job: it carries JOB_ID and JOB_NAME, so that `journalctl -u wand
+    /// JOB_ID=…` gathers every line of a job, from its claim to its webhook.
+    public static func job(_ level: LogLevel, id: String, name: String, _ message: String) -> LogEntry {
+        LogEntry(level, message, fields: [Log.jobIDField: id, Log.jobNameField: name])
+    }
+
+    public var jobID: String? { fields[Log.jobIDField] }
+}
+
 public enum Log {
+    public static let jobIDField = "JOB_ID"
+    public static let jobNameField = "JOB_NAME"
+
+    public static func emit(_ entry: LogEntry) { emit(entry.level, entry.message, entry.fields) }
+
     public static func info(_ message: String, fields: [String: String] = [:]) { emit(.info, message, fields) }
     public static func warning(_ message: String, fields: [String: String] = [:]) { emit(.warning, message, fields) }
     public static func error(_ message: String, fields: [String: String] = [:]) { emit(.error, message, fields) }
