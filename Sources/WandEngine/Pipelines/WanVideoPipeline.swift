@@ -126,9 +126,8 @@ public struct WanVideoPipeline: Sendable {
         let m = models
         switch r.mode {
         case .t2v, .edit:
-            guard !m.acceptsImageChannels, !m.folder.expandTimesteps || r.mode == .t2v else {
-                throw EngineError(.badRequest, "model \(r.modelName) is not a text-to-video model", path: m.folder.path)
-            }
+            // A TI2V model (expand_timesteps) is a text-to-video model too: with no image every
+            // token shares the step's timestep, which is what t2v and edit feed it.
             if m.acceptsImageChannels {
                 throw EngineError(.badRequest, "model \(r.modelName) is an image-to-video model", path: m.folder.path)
             }
