@@ -44,7 +44,7 @@ let package = Package(
 
         .testTarget(name: "WandTensorTests", dependencies: ["WandTensor"], path: "Tests/WandTensorTests"),
         .testTarget(name: "WandModelsTests", dependencies: ["WandModels", "WandTensor"], path: "Tests/WandModelsTests"),
-        .testTarget(name: "WandEngineTests", dependencies: ["WandEngine", "WandModels", "WandTensor"], path: "Tests/WandEngineTests"),
+        .testTarget(name: "WandEngineTests", dependencies: ["WandEngine", "WandModels", "WandTensor", "WandMedia"], path: "Tests/WandEngineTests"),
         .testTarget(name: "WandMediaTests", dependencies: ["WandMedia"], path: "Tests/WandMediaTests"),
         .testTarget(name: "WandDaemonTests", dependencies: ["WandDaemon", "WandEngine", "WandMedia"], path: "Tests/WandDaemonTests"),
     ]

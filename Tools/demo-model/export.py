@@ -35,7 +35,10 @@ def main():
                             num_train_timesteps=1000).save_pretrained(os.path.join(args.out, "scheduler"))
 
     stats = json.load(open(os.path.join(args.train, "latent-stats.json")))
-    vae = AutoencoderKLWan.from_pretrained(os.path.join(args.train, "vae"))
+    # the decoder fine-tuned on whole clips (finetune_decoder.py) when there is one
+    vae_dir = next(d for d in (os.path.join(args.train, "vae-final"), os.path.join(args.train, "vae"))
+                   if os.path.exists(d))
+    vae = AutoencoderKLWan.from_pretrained(vae_dir)
     vae.register_to_config(latents_mean=[round(v, 5) for v in stats["mean"]],
                            latents_std=[round(v, 5) for v in stats["std"]])
     vae.to(torch.bfloat16).save_pretrained(os.path.join(args.out, "vae"))

@@ -22,3 +22,10 @@ for i in range(6):
     truth[name] = dict(prompt=text, **{k: attrs[k] for k in ("colour", "shape", "motion", "background")})
 json.dump(truth, open(os.path.join(out, "truth.json"), "w"), indent=1)
 print(json.dumps(truth, indent=1))
+
+# The CI regression test's prompts: the eval's first three held-out prompts, with the eval's seeds.
+prompts = {}
+for i in range(3):
+    text, attrs, _ = dataset.clip("eval", i)
+    prompts[str(1000 + i)] = dict(prompt=text, **{k: attrs[k] for k in ("colour", "shape", "motion", "background")})
+json.dump(prompts, open(os.path.join(out, "prompts.json"), "w"), indent=1)

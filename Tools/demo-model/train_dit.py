@@ -12,6 +12,7 @@ import json
 import math
 import os
 import random
+import shutil
 import time
 
 import sentencepiece as spm
@@ -44,14 +45,18 @@ def augment(text, rng):
 
 
 def train_tokenizer(out_dir):
+    """Trained once per work folder (a resumed run must keep its token ids), single-threaded so
+    that a retrain gives the same model."""
     os.makedirs(out_dir, exist_ok=True)
+    if os.path.exists(os.path.join(out_dir, "spiece.model")):
+        return spm.SentencePieceProcessor(model_file=os.path.join(out_dir, "spiece.model"))
     sentences = []
     for c in dataset.all_captions():
         sentences += [c, c + ".", c[0].upper() + c[1:] + "."]
     spm.SentencePieceTrainer.train(
         sentence_iterator=iter(sentences), model_prefix=os.path.join(out_dir, "spiece"),
         vocab_size=96, model_type="unigram", pad_id=0, eos_id=1, unk_id=2, bos_id=-1,
-        character_coverage=1.0, hard_vocab_limit=False, minloglevel=2)
+        character_coverage=1.0, hard_vocab_limit=False, minloglevel=2, num_threads=1)
     return spm.SentencePieceProcessor(model_file=os.path.join(out_dir, "spiece.model"))
 
 
@@ -102,10 +107,21 @@ def main():
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--resume", action="store_true")
+    p.add_argument("--lr", type=float, default=3e-4)
+    p.add_argument("--lr-end", type=float, help="anneal the learning rate to this by the end of --minutes "
+                                                 "(cosine over wall-clock time); without it, lr stays flat")
+    p.add_argument("--init", help="go on from an exported model folder (e.g. Samples/models/wand-demo): "
+                                  "its tokenizer, text encoder and DiT; the optimiser starts afresh")
     args = p.parse_args()
     torch.manual_seed(0)
     torch.set_num_threads(args.threads)
     rng, rng_t = random.Random(1), torch.Generator().manual_seed(1)
+    if args.init:
+        os.makedirs(os.path.join(args.out, "tokenizer"), exist_ok=True)
+        shutil.copy(os.path.join(args.init, "tokenizer", "spiece.model"), os.path.join(args.out, "tokenizer"))
+        vae_config = json.load(open(os.path.join(args.init, "vae", "config.json")))
+        json.dump({"mean": vae_config["latents_mean"], "std": vae_config["latents_std"]},
+                  open(os.path.join(args.out, "latent-stats.json"), "w"))
     sp = train_tokenizer(os.path.join(args.out, "tokenizer"))
     data = LatentSet(os.path.join(args.out, "latents"))
     while not glob.glob(os.path.join(data.folder, "shard-*.pt")):
@@ -119,8 +135,12 @@ def main():
     mean = torch.tensor(stats["mean"]).view(1, 48, 1, 1, 1)
     inv_std = 1.0 / torch.tensor(stats["std"]).view(1, 48, 1, 1, 1)
 
-    dit = WanTransformer3DModel(**DIT_CONFIG)
-    text_encoder = UMT5EncoderModel(UMT5Config(vocab_size=sp.get_piece_size(), **TEXT_CONFIG))
+    if args.init:
+        dit = WanTransformer3DModel.from_pretrained(os.path.join(args.init, "transformer")).float()
+        text_encoder = UMT5EncoderModel.from_pretrained(os.path.join(args.init, "text_encoder")).float()
+    else:
+        dit = WanTransformer3DModel(**DIT_CONFIG)
+        text_encoder = UMT5EncoderModel(UMT5Config(vocab_size=sp.get_piece_size(), **TEXT_CONFIG))
     params = list(dit.parameters()) + list(text_encoder.parameters())
     ema = [q.detach().clone() for q in params]
     opt = torch.optim.AdamW(params, lr=3e-4, weight_decay=0.01, betas=(0.9, 0.99))
@@ -134,12 +154,13 @@ def main():
     print(f"DiT {sum(q.numel() for q in dit.parameters()):,} params, text encoder "
           f"{sum(q.numel() for q in text_encoder.parameters()):,}, vocab {sp.get_piece_size()}", flush=True)
 
-    t0, losses = time.time(), []
+    t0, losses, encoding_finished = time.time(), [], False
     while time.time() - t0 < args.minutes * 60:
-        if step % 50 == 0 and not data.done():
-            n = data.reload()
-            if data.done():
-                torch.set_num_threads(2)
+        if step % 50 == 0 and not encoding_finished:
+            encoding_finished = data.done()  # read before reloading, so the last shards are loaded
+            data.reload()
+            if encoding_finished:
+                torch.set_num_threads(max(args.threads, 2))
         idx = torch.randint(len(data.captions), (args.batch,), generator=rng_t)
         z0 = (data.all[idx] - mean) * inv_std
         prompts = ["" if rng.random() < 0.1 else augment(data.captions[i], rng) for i in idx.tolist()]
@@ -158,7 +179,10 @@ def main():
         pred = dit(hidden_states=zt, timestep=timestep, encoder_hidden_states=context, return_dict=False)[0]
         err = (pred - (noise - z0)).pow(2) * frame_mask
         loss = err.sum() / (frame_mask.sum() * 48)
-        lr = 3e-4 * min(1.0, (step + 1) / 100)
+        lr = args.lr * min(1.0, (step + 1) / 100)
+        if args.lr_end is not None:
+            progress = min(1.0, (time.time() - t0) / (args.minutes * 60))
+            lr = args.lr_end + (lr - args.lr_end) * 0.5 * (1 + math.cos(math.pi * progress))
         for g in opt.param_groups:
             g["lr"] = lr
         opt.zero_grad(set_to_none=True)
