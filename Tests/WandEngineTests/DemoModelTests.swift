@@ -50,9 +50,10 @@ final class DemoModelTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(score, DemoModelTests.minimumScore, report.joined(separator: "\n"))
     }
 
-    /// Set from measurement: the committed model reads back 4 of these 12 attributes (the three
-    /// backgrounds and one shape); the bar leaves one attribute of margin for the float differences
-    /// between machines. A regression in any part of the engine (noise, text, DiT, sampler, VAE)
-    /// turns the backgrounds wrong too and falls below.
-    static let minimumScore = 0.25
+    /// Set from measurement: the committed model reads back 7 of these 12 attributes here (the
+    /// three backgrounds, two colours, two shapes); the eval, on the release build and through H.264,
+    /// reads 9: this small model is that sensitive to rounding. The bar leaves two attributes of margin for
+    /// other machines' rounding; a broken stage (noise, text, DiT, sampler, VAE) loses the
+    /// backgrounds as well and falls below.
+    static let minimumScore = 5.0 / 12.0
 }

@@ -20,11 +20,29 @@ MODEL_INDEX = {
 }
 
 
+def ema_from_checkpoint(train):
+    from transformers import UMT5Config
+    from train_dit import DIT_CONFIG, TEXT_CONFIG
+    import sentencepiece as spm
+    state = torch.load(os.path.join(train, "dit-ckpt.pt"))
+    vocab = spm.SentencePieceProcessor(model_file=os.path.join(train, "tokenizer", "spiece.model")).get_piece_size()
+    dit = WanTransformer3DModel(**DIT_CONFIG)
+    text_encoder = UMT5EncoderModel(UMT5Config(vocab_size=vocab, **TEXT_CONFIG))
+    dit.load_state_dict(state["dit"]), text_encoder.load_state_dict(state["text"])
+    with torch.no_grad():  # the EMA list follows train_dit.py's parameter order
+        for e, q in zip(state["ema"], list(dit.parameters()) + list(text_encoder.parameters()), strict=True):
+            q.copy_(e)
+    return dit, text_encoder, state["step"]
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--train", default="/tmp/wand-demo-train")
     p.add_argument("--out", required=True)
     p.add_argument("--shift", type=float, default=3.0)
+    p.add_argument("--from-checkpoint", action="store_true",
+                   help="take the DiT and text encoder from the EMA in dit-ckpt.pt (a run still going, or one "
+                        "that was cut off) instead of the ema/ folder a finished run writes")
     args = p.parse_args()
     if os.path.exists(args.out):
         shutil.rmtree(args.out)
@@ -42,10 +60,14 @@ def main():
     vae.register_to_config(latents_mean=[round(v, 5) for v in stats["mean"]],
                            latents_std=[round(v, 5) for v in stats["std"]])
     vae.to(torch.bfloat16).save_pretrained(os.path.join(args.out, "vae"))
-    WanTransformer3DModel.from_pretrained(os.path.join(args.train, "ema", "transformer")) \
-        .to(torch.bfloat16).save_pretrained(os.path.join(args.out, "transformer"))
-    UMT5EncoderModel.from_pretrained(os.path.join(args.train, "ema", "text_encoder")) \
-        .to(torch.bfloat16).save_pretrained(os.path.join(args.out, "text_encoder"))
+    if args.from_checkpoint:
+        dit, text_encoder, step = ema_from_checkpoint(args.train)
+        print(f"EMA weights of step {step}")
+    else:
+        dit = WanTransformer3DModel.from_pretrained(os.path.join(args.train, "ema", "transformer"))
+        text_encoder = UMT5EncoderModel.from_pretrained(os.path.join(args.train, "ema", "text_encoder"))
+    dit.to(torch.bfloat16).save_pretrained(os.path.join(args.out, "transformer"))
+    text_encoder.to(torch.bfloat16).save_pretrained(os.path.join(args.out, "text_encoder"))
     tok = os.path.join(args.out, "tokenizer")
     os.makedirs(tok)
     shutil.copy(os.path.join(args.train, "tokenizer", "spiece.model"), tok)

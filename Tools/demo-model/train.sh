@@ -20,7 +20,11 @@ WORK=${1:-/tmp/wand-demo-train}
 "$PY" finetune_decoder.py --out "$WORK" --minutes "${DECODER_MINUTES:-40}" --threads 1 &
 "$PY" train_dit.py --out "$WORK" --minutes "${DIT_MINUTES:-52}" --threads 1 --batch 12 --lr 3e-4
 wait
-"$PY" train_dit.py --out "$WORK" --minutes "${DIT_MORE_MINUTES:-30}" --threads 2 --batch 12 --lr 8e-4 --resume
+# Then two threads at a higher rate (the committed run was cut off by a machine restart after
+# 20 minutes, at step 2000, and resumed from that checkpoint), and a cosine anneal to 1e-4.
+"$PY" train_dit.py --out "$WORK" --minutes "${DIT_MORE_MINUTES:-20}" --threads 2 --batch 12 --lr 8e-4 --resume
+"$PY" train_dit.py --out "$WORK" --minutes "${DIT_ANNEAL_MINUTES:-95}" --threads 2 --batch 12 --lr 8e-4 \
+  --lr-end 1e-4 --resume
 # 3. The diffusers folder, the demo's inputs and the detector test's ground truth.
 "$PY" export.py --train "$WORK" --out ../../Samples/models/wand-demo
 "$PY" make_samples.py

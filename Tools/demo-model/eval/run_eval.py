@@ -33,6 +33,9 @@ def main():
     p.add_argument("--wand", default=os.path.join(ROOT, ".build/release/wand"))
     p.add_argument("--model", default=os.path.join(ROOT, "Samples/models/wand-demo"))
     p.add_argument("--count", type=int, default=48)
+    p.add_argument("--start", type=int, default=0,
+                   help="first held-out clip; tune sampling settings on e.g. --start 1000 and report on 0..47")
+    p.add_argument("--shift", type=float, help="sampler shift (default: the model's scheduler config)")
     p.add_argument("--steps", type=int, default=16)
     p.add_argument("--guidance", type=float, default=5.0)
     p.add_argument("--mode", default="t2v", choices=["t2v", "ti2v"])
@@ -41,13 +44,15 @@ def main():
     per_attr = collections.Counter()
     rows, t0 = [], time.time()
     with tempfile.TemporaryDirectory() as tmp:
-        for i in range(args.count):
+        for i in range(args.start, args.start + args.count):
             text, attrs, frames = dataset.clip("eval", i)
             out = os.path.join(tmp, f"{i}.mp4")
             cmd = [args.wand, "generate", "--model", args.model, "--mode", args.mode, "--prompt", text,
                    "--seed", str(1000 + i), "--size", f"{dataset.WIDTH}x{dataset.HEIGHT}",
                    "--frames", str(dataset.FRAMES), "--fps", str(dataset.FPS), "--steps", str(args.steps),
                    "--guidance", str(args.guidance), "--out", out]
+            if args.shift is not None:
+                cmd += ["--shift", str(args.shift)]
             if args.mode == "ti2v":
                 from PIL import Image
                 Image.fromarray(frames[0]).save(os.path.join(tmp, f"{i}.png"))
@@ -60,7 +65,7 @@ def main():
             print(f"{sum(s.values())}/4  {text}  ->  {found}", flush=True)
     n = len(rows)
     total = sum(per_attr.values()) / (4 * n)
-    print(f"\n{args.mode}, {n} held-out prompts, {args.steps} steps, guidance {args.guidance}: "
+    print(f"\n{args.mode}, {n} held-out prompts, {args.steps} steps, guidance {args.guidance}, shift {args.shift or 'default'}: "
           f"{total:.3f} of attributes right ({time.time() - t0:.0f} s)")
     for k in ("colour", "shape", "motion", "background"):
         print(f"  {k:<10} {per_attr[k] / n:.3f}")
