@@ -49,7 +49,7 @@ final class ConfigLoaderTests: XCTestCase {
         XCTAssertEqual(config.stateDir.path, root + "/demo-spool/state")
         XCTAssertEqual(config.inboxes.map(\.path.path), [root + "/demo-spool/inbox"])
         XCTAssertEqual(config.outbox.path, root + "/demo-spool/outbox")
-        XCTAssertEqual(config.models["demo-t2v"]?.path.path, root + "/Tests/Fixtures/pipelines/models/tiny-t2v")
+        XCTAssertEqual(config.models["wand-demo"]?.path.path, root + "/Samples/models/wand-demo")
         XCTAssertEqual(config.inboxes[0].settle, 1)
     }
 
