@@ -1,0 +1,44 @@
+import XCTest
+import WandTensor
+@testable import WandModels
+
+/// Tiled against untiled decode on a *trained* Wan-VAE 2.2: the demo model's
+/// (Samples/models/wand-demo/vae, trained by Tools/demo-model/). The random fixture VAEs of
+/// `VAETilingTests` mix the whole frame and cannot show the seam error of a real decoder; a trained
+/// one has learned local features, as the published VAE has. The latents are diffusers' encoding of
+/// a 512×320, 5-frame clip of what the VAE was trained on (Tools/reference/vae_tiling_fixture.py),
+/// and the bar is the seam error of diffusers' own tiled decode on the same latents.
+final class VAETrainedTilingTests: XCTestCase {
+    static let vaePath = Fixtures.packageRoot + "/Samples/models/wand-demo/vae/diffusion_pytorch_model.safetensors"
+    static let fixtures = Fixtures.packageRoot + "/Tests/Fixtures/vae-tiling"
+
+    func psnr(_ a: Tensor, _ b: Tensor) -> Double {
+        let a = a.array, b = b.array
+        var mse = 0.0
+        for i in 0..<a.count { let d = Double(a[i] - b[i]); mse += d * d }
+        mse /= Double(a.count)
+        return mse == 0 ? .infinity : 10 * log10(4 / mse)   // signal range [-1, 1]: peak-to-peak 2
+    }
+
+    func testTiledDecodeSeamsNoWorseThanDiffusers() throws {
+        let weights = try WanVAEWeights.load(path: Self.vaePath)
+        // The fixture holds raw latents, as diffusers' decode takes them: identity statistics.
+        let vae = try WanVAE(weights: weights, backend: CPUBackend(threads: 2),
+                             latentMean: [Float](repeating: 0, count: 48), latentStd: [Float](repeating: 1, count: 48))
+        let stored = try SafetensorsFile(path: Self.fixtures + "/latents.safetensors").tensor("latents")
+        let z = try StoredTensor(dtype: stored.dtype, shape: stored.shape, bytes: stored.bytes.baseAddress!,
+                                 owner: stored.file).toTensor()
+        let reference = try Fixtures.json(Self.fixtures + "/reference.json") as! [String: Any]
+        let bars = reference["diffusers_tiled_psnr_db"] as! [String: Double]
+        XCTAssertEqual(z.shape, [48, 2, 20, 32])
+        let whole = try vae.decode(z)
+        // 16 latent pixels with 4 of overlap is diffusers' default for this VAE (256-pixel tiles at
+        // a 192-pixel stride).
+        let tiled = try vae.decodeTiled(z, tiling: VAETiling(tileHeight: 16, tileWidth: 16, overlap: 4))
+        XCTAssertEqual(tiled.shape, whole.shape)
+        let p = psnr(tiled, whole), bar = bars["16/4"]!
+        print("Trained VAE 2.2 (demo model), latent 20×32×2, tile 16/overlap 4: tiled vs untiled "
+              + "\(String(format: "%.2f", p)) dB; diffusers' tiled decode \(bar) dB")
+        XCTAssertGreaterThanOrEqual(p, bar - 1.0, "seams worse than diffusers' own tiled decode")
+    }
+}
