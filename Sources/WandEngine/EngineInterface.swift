@@ -38,6 +38,10 @@ public struct GenerationRequest: Sendable {
     /// i2v, ti2v (optional): the reference image; edit: the source video's frames.
     public var image: RGBImage?
     public var video: [RGBImage]?
+    /// Decode in spatial tiles of this many pixels (overlapping by a quarter tile, blended) instead
+    /// of whole frames: the decoder's memory then follows the tile, not the frame, at the cost of
+    /// recomputing the overlaps and small seams (measured by VAETrainedTilingTests). nil: whole frames.
+    public var vaeTilePixels: Int?
 
     public init(mode: GenerationMode, modelName: String, modelPath: String, prompt: String,
                 negativePrompt: String? = nil, seed: UInt64, width: Int, height: Int, frames: Int,

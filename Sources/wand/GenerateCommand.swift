@@ -28,6 +28,7 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(name: .long) var out: String
     @Option(name: .long, help: "Also save the final latents (before decoding) as safetensors.") var latentsOut: String?
     @Option(name: .long, help: "Compute threads (default: all cores).") var threads: Int?
+    @Option(name: .long, help: "Decode in spatial tiles of this many pixels (e.g. 256) to bound the VAE's memory.") var vaeTile: Int?
 
     func run() async throws {
         guard let mode = GenerationMode(rawValue: mode), [.t2v, .ti2v, .i2v, .edit].contains(mode) else {
@@ -48,6 +49,12 @@ struct GenerateCommand: AsyncParsableCommand {
             steps: steps ?? defaults.steps, sampler: sampler, shift: shift,
             guidance: guidance ?? Float(defaults.guidanceHigh), guidanceLow: guidanceLow ?? guidance.map { $0 } ?? Float(defaults.guidanceLow),
             strength: strength)
+        if let vaeTile {
+            guard (64...4096).contains(vaeTile), vaeTile % 16 == 0 else {
+                throw ValidationError("--vae-tile must be a multiple of 16 from 64 to 4096")
+            }
+            request.vaeTilePixels = vaeTile
+        }
         if let image {
             let frame = try ImageDecoder.decode(path: image)
             request.image = RGBImage(width: frame.width, height: frame.height, pixels: frame.pixels)

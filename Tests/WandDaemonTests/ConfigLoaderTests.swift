@@ -35,6 +35,7 @@ final class ConfigLoaderTests: XCTestCase {
         XCTAssertEqual(config.defaultModels[.ti2v], "ti2v-5b")
         XCTAssertEqual(config.engine.memoryBudget, 0.8)
         XCTAssertNil(config.engine.threads)
+        XCTAssertNil(config.engine.vaeTilePixels)
         XCTAssertEqual(config.output, OutputDefaults(codec: .h264, crf: 18, preset: "medium"))
         XCTAssertEqual(config.watermark.visible.position, .bottomRight)
         XCTAssertEqual(config.watermark.visible.opacity, 0.7)
@@ -63,7 +64,7 @@ final class ConfigLoaderTests: XCTestCase {
             settle: 250ms
             rescan: 2m
             defaults: {size: 832x480, steps: 20, guidance: {high: 4, low: 3}, output: {crf: 30}}
-        engine: {memory_budget: 55%, threads: 4, device: cpu}
+        engine: {memory_budget: 55%, threads: 4, device: cpu, vae_tiling: 256}
         retry_backoff: 1h
         notify:
           webhooks: [{url: "http://127.0.0.1:8096/hook", events: [done, failed]}]
@@ -80,6 +81,7 @@ final class ConfigLoaderTests: XCTestCase {
         XCTAssertEqual(config.engine.memoryBudget, 0.55, accuracy: 1e-9)
         XCTAssertEqual(config.engine.threads, 4)
         XCTAssertEqual(config.engine.device, .cpu)
+        XCTAssertEqual(config.engine.vaeTilePixels, 256)
         XCTAssertEqual(config.retryBackoff, 3600)
         XCTAssertEqual(config.notify.webhooks, [Webhook(url: URL(string: "http://127.0.0.1:8096/hook")!, events: [.done, .failed])])
     }
@@ -99,7 +101,7 @@ final class ConfigLoaderTests: XCTestCase {
         models:
           mine: {path: /m}
         defaults: {t2v: t2v-a41b}
-        engine: {memory_budget: 180%}
+        engine: {memory_budget: 180%, vae_tiling: 250}
         output: {preset: slwo}
         watermark: {visible: {opacity: 2, enabled: yes}}
         notify: {webhooks: [{url: "ftp://x"}]}
@@ -115,6 +117,7 @@ final class ConfigLoaderTests: XCTestCase {
             "wand.yaml:11:3: error: model 'mine' needs kind: (one of t2v-a14b, i2v-a14b, ti2v-5b, s2v-14b, animate-14b)",
             "wand.yaml:12:17: error: defaults.t2v names unknown model 't2v-a41b'; did you mean 't2v-a14b'?",
             "wand.yaml:13:25: error: memory_budget must be a percentage like 80% (got '180%')",
+            "wand.yaml:13:43: error: vae_tiling must be off or a tile size in pixels, a multiple of 16 from 64 to 4096, e.g. 256 (got 250)",
             "wand.yaml:14:18: error: preset must be one of ultrafast, superfast, veryfast, faster, fast, medium, slow, slower, veryslow (got 'slwo'); did you mean 'slow'?",
             "wand.yaml:15:32: error: opacity must be between 0 and 1 (got 2)",
             "wand.yaml:15:44: error: enabled must be true or false (got 'yes')",

@@ -123,12 +123,17 @@ public enum ConfigLoader {
             }
         }
         if let v = keys["engine"] {
-            let ek = r.mapping(v.value, allowed: ["device", "memory_budget", "keep_warm", "threads"], context: "engine")
+            let ek = r.mapping(v.value, allowed: ["device", "memory_budget", "keep_warm", "threads", "vae_tiling"], context: "engine")
             if let d = ek["device"], let e = r.choice(d.value, key: "device", as: EngineDevice.self) { c.engine.device = e.value }
             if let m = ek["memory_budget"], let p = r.percentage(m.value, key: "memory_budget") { c.engine.memoryBudget = p.value }
             if let t = ek["threads"] {
                 if t.value.string == "auto" { c.engine.threads = nil }
                 else if let n = r.int(t.value, key: "threads", range: 1...1024) { c.engine.threads = n.value }
+            }
+            if let t = ek["vae_tiling"] {
+                if t.value.string == "off" { c.engine.vaeTilePixels = nil }
+                else if let n = t.value.int, (64...4096).contains(n), n % 16 == 0 { c.engine.vaeTilePixels = n }
+                else { r.error("vae_tiling must be off or a tile size in pixels, a multiple of 16 from 64 to 4096, e.g. 256 (got \(t.value.string ?? t.value.kindName))", at: t.value.mark) }
             }
             if let k = ek["keep_warm"] {
                 if let list = k.value.sequence { c.engine.keepWarm = list.compactMap { checkModel($0, key: "keep_warm") } }

@@ -153,8 +153,11 @@ public struct EngineConfig: Sendable, Hashable {
     public var keepWarm: [String]
     /// CPU threads; nil: one per core.
     public var threads: Int?
-    public init(device: EngineDevice, memoryBudget: Double, keepWarm: [String], threads: Int?) {
+    /// VAE decode in spatial tiles of this many pixels (`vae_tiling: 256`); nil (`off`): whole frames.
+    public var vaeTilePixels: Int?
+    public init(device: EngineDevice, memoryBudget: Double, keepWarm: [String], threads: Int?, vaeTilePixels: Int? = nil) {
         self.device = device; self.memoryBudget = memoryBudget; self.keepWarm = keepWarm; self.threads = threads
+        self.vaeTilePixels = vaeTilePixels
     }
 }
 

@@ -346,6 +346,7 @@ public actor Daemon {
                                         steps: job.steps, sampler: job.sampler.samplerKind, shift: job.shift,
                                         guidance: Float(job.guidance.high), guidanceLow: Float(job.guidance.low),
                                         strength: job.strength ?? 0.8)
+        request.vaeTilePixels = config.engine.vaeTilePixels
         if let image = job.image {
             let frame = try ImageDecoder.decode(path: image.path)
             request.image = RGBImage(width: frame.width, height: frame.height, pixels: frame.pixels)

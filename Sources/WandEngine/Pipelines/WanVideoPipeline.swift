@@ -109,9 +109,25 @@ public struct WanVideoPipeline: Sendable {
 
         progress(GenerationProgress(stage: .decoding))
         let latents = try Tensor(shape: shape, values: final)
-        let video = try models.vae.decode(latents)
+        let video: Tensor
+        if let tiling = vaeTiling(request) {
+            video = try models.vae.decodeTiled(latents, tiling: tiling)
+        } else {
+            video = try models.vae.decode(latents)
+        }
         timings.decode = clock.lap()
         return (latents, video)
+    }
+
+    /// `vaeTilePixels` in latent pixels: a quarter of the tile overlaps its neighbour, as diffusers'
+    /// default for this VAE (256-pixel tiles at a 192-pixel stride); nil when one tile would cover
+    /// the frame anyway.
+    func vaeTiling(_ r: GenerationRequest) -> VAETiling? {
+        guard let pixels = r.vaeTilePixels else { return nil }
+        let s = models.vae.version.spatialFactor
+        let tile = Swift.max(2, pixels / s), overlap = Swift.max(1, tile / 4)
+        guard r.width / s > tile || r.height / s > tile else { return nil }
+        return VAETiling(tileHeight: tile, tileWidth: tile, overlap: overlap)
     }
 
     func validate(_ r: GenerationRequest) throws {
