@@ -17,15 +17,21 @@ struct BenchVAE: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Latent frame counts to decode.") var latentFrames: [Int] = [5, 9, 17]
     @Option(parsing: .upToNextOption, help: "Latent height and width.") var latentSize: [Int] = [8, 8]
     @Option(help: "Seed of the random latents (torch CPU randn stream).") var seed: UInt64 = 0
+    @Option(help: "Decode in spatial tiles of this many latent pixels (a quarter overlapping), as vae_tiling does.") var tile: Int?
     @Flag(help: "Machine-readable lines: frames<TAB>seconds<TAB>median_seconds_per_latent<TAB>peak_rss_bytes.") var tsv = false
 
     func run() throws {
         guard latentSize.count == 2 else { throw ValidationError("--latent-size takes two numbers: h w") }
         let backend = CPUBackend(threads: threads)
         let vae = try WanVAE(weights: WanVAEWeights.load(path: weights), backend: backend)
+        let tiling = tile.map { VAETiling(tileHeight: $0, tileWidth: $0, overlap: Swift.max(1, $0 / 4)) }
+        func decode(_ z: Tensor, cacheBytes: ((Int) -> Void)? = nil, emit: (Tensor) throws -> Void) throws {
+            if let tiling { try vae.decodeTiledStreaming(z, tiling: tiling, emit: emit) }
+            else { try vae.decodeStreaming(z, cacheBytes: cacheBytes, emit: emit) }
+        }
         var rows: [(Int, Double, Double, Int, Int)] = []
         // Warm-up: faults the mapped weights in and starts OpenBLAS's threads, as torch's first call does.
-        try vae.decodeStreaming(Tensor(zeros: [vae.config.zDim, 2, latentSize[0], latentSize[1]])) { _ in }
+        try decode(Tensor(zeros: [vae.config.zDim, 2, latentSize[0], latentSize[1]])) { _ in }
         for frames in latentFrames {
             var g = TorchCPUGenerator(seed: seed)
             let z = g.randn([vae.config.zDim, frames, latentSize[0], latentSize[1]])
@@ -36,7 +42,7 @@ struct BenchVAE: ParsableCommand {
             let start = clock.now
             var last = start
             // Pieces are dropped as they come, as a video writer consuming them would.
-            try vae.decodeStreaming(z, cacheBytes: { maxCache = max(maxCache, $0) }) { piece in
+            try decode(z, cacheBytes: { maxCache = max(maxCache, $0) }) { piece in
                 let now = clock.now
                 if produced > 0 { perFrame.append(seconds(now - last)) }
                 last = now
@@ -51,7 +57,8 @@ struct BenchVAE: ParsableCommand {
             for (f, s, median, rss, _) in rows { print("\(f)\t\(s)\t\(median)\t\(rss)") }
             return
         }
-        print("wand bench vae — Wan\(vae.version.rawValue) VAE, \(backend.name), latent \(latentSize[0])x\(latentSize[1])")
+        print("wand bench vae — Wan\(vae.version.rawValue) VAE, \(backend.name), latent \(latentSize[0])x\(latentSize[1])"
+              + (tiling.map { ", tiles \($0.tileHeight) overlap \($0.overlap)" } ?? ""))
         print("latent_frames  video_frames  seconds   median_s/latent  peak_rss_MiB  cache_MiB")
         for (f, s, median, rss, cache) in rows {
             print("\(f)\t\t\(4 * (f - 1) + 1)\t\t\(String(format: "%.3f", s))\t\(String(format: "%.3f", median))\t\t\(String(format: "%.1f", Double(rss) / 1048576))\t\t\(String(format: "%.2f", Double(cache) / 1048576))")

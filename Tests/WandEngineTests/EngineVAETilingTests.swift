@@ -3,7 +3,7 @@ import XCTest
 @testable import WandEngine
 
 /// `vaeTilePixels` reaches the decoder: on the demo model, a tiled job's frames differ from the
-/// untiled job's only by faint seams, and a tile that covers the frame changes nothing.
+/// untiled job's only by invisible seams, and a tile that covers the frame changes nothing.
 final class EngineVAETilingTests: XCTestCase {
     func request(tile: Int?) -> GenerationRequest {
         var r = GenerationRequest(mode: .t2v, modelName: "wand-demo",
@@ -34,6 +34,6 @@ final class EngineVAETilingTests: XCTestCase {
         let p = psnr(whole.frames, tiled.frames)
         print("demo model 384x256, 128-pixel VAE tiles: \(String(format: "%.1f", p)) dB against whole frames")
         XCTAssertLessThan(p, .infinity, "the tiled decode ran")
-        XCTAssertGreaterThan(p, 28)
+        XCTAssertGreaterThan(p, 38)   // measured 44.0 dB
     }
 }

@@ -3,11 +3,11 @@ import Glibc
 import WandTensor
 @testable import WandModels
 
-/// Tiled against untiled decode on the fixture VAEs. With the tiny random-weight fixtures the
-/// decoder's receptive field (≈17 latent pixels through the convs, the whole frame through the
-/// middle attention) is far wider than any tile that fits a unit test, so the seam error is large
-/// here; the tests pin what must hold regardless: one tile is exact, and a wider overlap blends
-/// better. The 40 dB criterion needs the published weights (see the VAE report).
+/// Tiled against untiled decode on the fixture VAEs. Their random weights give the upsampling
+/// convolutions a receptive field (≈17 latent pixels) far wider than any tile that fits a unit
+/// test, so the seam error is large here; the tests pin what must hold regardless: one tile is
+/// exact, and a wider overlap blends better. The 40 dB criterion is checked on a trained VAE in
+/// `VAETrainedTilingTests`.
 final class VAETilingTests: XCTestCase {
     func psnr(_ a: Tensor, _ b: Tensor) -> Double {
         let a = a.array, b = b.array

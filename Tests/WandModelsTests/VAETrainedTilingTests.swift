@@ -6,8 +6,9 @@ import WandTensor
 /// (Samples/models/wand-demo/vae, trained by Tools/demo-model/). The random fixture VAEs of
 /// `VAETilingTests` mix the whole frame and cannot show the seam error of a real decoder; a trained
 /// one has learned local features, as the published VAE has. The latents are diffusers' encoding of
-/// a 512×320, 5-frame clip of what the VAE was trained on (Tools/reference/vae_tiling_fixture.py),
-/// and the bar is the seam error of diffusers' own tiled decode on the same latents.
+/// a 512×320, 5-frame clip of what the VAE was trained on (Tools/reference/vae_tiling_fixture.py).
+/// The issue's bar is 40 dB; diffusers' own tiled decode reaches ~35.6 dB on the same latents
+/// (reference.json), because it tiles the middle attention as well.
 final class VAETrainedTilingTests: XCTestCase {
     static let vaePath = Fixtures.packageRoot + "/Samples/models/wand-demo/vae/diffusion_pytorch_model.safetensors"
     static let fixtures = Fixtures.packageRoot + "/Tests/Fixtures/vae-tiling"
@@ -20,7 +21,7 @@ final class VAETrainedTilingTests: XCTestCase {
         return mse == 0 ? .infinity : 10 * log10(4 / mse)   // signal range [-1, 1]: peak-to-peak 2
     }
 
-    func testTiledDecodeSeamsNoWorseThanDiffusers() throws {
+    func testTiledDecodeWithin40dBOfUntiled() throws {
         let weights = try WanVAEWeights.load(path: Self.vaePath)
         // The fixture holds raw latents, as diffusers' decode takes them: identity statistics.
         let vae = try WanVAE(weights: weights, backend: CPUBackend(threads: 2),
@@ -39,6 +40,7 @@ final class VAETrainedTilingTests: XCTestCase {
         let p = psnr(tiled, whole), bar = bars["16/4"]!
         print("Trained VAE 2.2 (demo model), latent 20×32×2, tile 16/overlap 4: tiled vs untiled "
               + "\(String(format: "%.2f", p)) dB; diffusers' tiled decode \(bar) dB")
-        XCTAssertGreaterThanOrEqual(p, bar - 1.0, "seams worse than diffusers' own tiled decode")
+        XCTAssertGreaterThanOrEqual(p, 40, "tiled against untiled decode")
+        XCTAssertGreaterThan(p, bar, "no better than diffusers' tiled decode")
     }
 }

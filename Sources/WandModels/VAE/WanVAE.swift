@@ -118,9 +118,20 @@ public struct WanVAE: Sendable {
     }
 
     func decoderChunk(_ x: Tensor, cache: CausalCache, firstChunk: Bool) throws -> Tensor {
+        try decoderUpsampling(try decoderMiddle(x, cache: cache), cache: cache, firstChunk: firstChunk)
+    }
+
+    /// conv1 and the middle blocks, at latent resolution. The middle attention sees the whole
+    /// frame, so a tiled decode runs this part untiled (it is small) and tiles only the rest.
+    func decoderMiddle(_ x: Tensor, cache: CausalCache) throws -> Tensor {
+        try middle(try layers.causalConv(x, "decoder.conv1", cache: cache), "decoder", cache: cache)
+    }
+
+    /// The upsampling stages and the head: convolutions only, each output pixel depends on a
+    /// bounded neighbourhood of the input.
+    func decoderUpsampling(_ x: Tensor, cache: CausalCache, firstChunk: Bool) throws -> Tensor {
         let l = layers
-        var x = try l.causalConv(x, "decoder.conv1", cache: cache)
-        x = try middle(x, "decoder", cache: cache)
+        var x = x
         switch version {
         case .wan21:
             var index = 0
