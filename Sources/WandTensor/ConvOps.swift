@@ -29,16 +29,24 @@ extension CPUBackend {
         let frame = hp * wp, chan = tp * frame
         let padded = UnsafeMutablePointer<Float>.allocate(capacity: cin * chan + kw + wp)
         defer { padded.deallocate() }
-        padded.update(repeating: 0, count: cin * chan + kw + wp)
+        // One pass: each padded row is written once, its zero borders with it.
+        (padded + cin * chan).update(repeating: 0, count: kw + wp)
         let src = x.data
         parallelChunks(cin, threads: threads) { channels in
             for c in channels {
-                for ti in 0..<t {
+                let base = padded + c * chan
+                for tj in 0..<tp {
+                    let ti = tj - p.timeFront
+                    let dstFrame = base + tj * frame
+                    guard ti >= 0 && ti < t else { dstFrame.update(repeating: 0, count: frame); continue }
+                    dstFrame.update(repeating: 0, count: p.top * wp)
                     for hi in 0..<h {
-                        let s = src + ((c * t + ti) * h + hi) * w
-                        let d = padded + c * chan + (ti + p.timeFront) * frame + (hi + p.top) * wp + p.left
-                        d.update(from: s, count: w)
+                        let d = dstFrame + (hi + p.top) * wp
+                        d.update(repeating: 0, count: p.left)
+                        (d + p.left).update(from: src + ((c * t + ti) * h + hi) * w, count: w)
+                        (d + p.left + w).update(repeating: 0, count: p.right)
                     }
+                    (dstFrame + (h + p.top) * wp).update(repeating: 0, count: p.bottom * wp)
                 }
             }
         }
@@ -50,9 +58,12 @@ extension CPUBackend {
             defer { wt.deallocate() }
             let wsrc = weight.data
             parallelChunks(cout, threads: threads) { outs in
-                for o in outs { for c in 0..<cin { for tap in 0..<taps {
-                    wt[(tap * cout + o) * cin + c] = wsrc[(o * cin + c) * taps + tap]
-                } } }
+                // Sequential writes; the strided reads stay inside one output channel's
+                // cin×taps block, which fits in L2.
+                for o in outs { for tap in 0..<taps {
+                    let d = wt + (tap * cout + o) * cin, s = wsrc + o * cin * taps + tap
+                    for c in 0..<cin { d[c] = s[c * taps] }
+                } }
             }
             // Output rows in blocks so the C tile of the 27 accumulating GEMMs stays cache-sized.
             let rowsPerBlock = Swift.max(1, Swift.min(ho, 8192 / wp))
