@@ -3,10 +3,11 @@ import WandTensor
 /// Spatial tiling of the decoder for frames too large to decode whole. conv1 and the middle blocks
 /// run on the whole frame (they work at latent resolution, so they are small, and the middle
 /// attention must see the whole frame: tiling it is what limits diffusers' tiled decode to ~35 dB).
-/// Their output is cut into overlapping tiles; each tile keeps its own causal caches through the
-/// upsampling stages, one latent frame at a time like `decodeStreaming`, and the overlaps are
-/// cross-faded. Only the convolutions' receptive fields are cut, so the result is within ~50 dB of
-/// the untiled decode on a trained VAE (`VAETrainedTilingTests`).
+/// Their output is cut into overlapping tiles, and each tile runs through the upsampling stages
+/// for all frames before the next tile starts, so only one tile's causal caches and activations
+/// exist at a time (the caches, two frames per convolution, are most of a streaming decode's
+/// memory). The overlaps are cross-faded. Only the convolutions' receptive fields are cut, so the
+/// result is within ~50 dB of the untiled decode on a trained VAE (`VAETrainedTilingTests`).
 public struct VAETiling: Sendable, Equatable {
     /// Tile size in latent pixels (height, width).
     public var tileHeight: Int
@@ -33,23 +34,29 @@ public struct VAETiling: Sendable, Equatable {
 }
 
 extension WanVAE {
-    /// `decodeStreaming` with spatial tiles; emits the same pieces ([3, 1 or 4, H, W]).
-    public func decodeTiledStreaming(_ latents: Tensor, tiling: VAETiling, emit: (Tensor) throws -> Void) throws {
+    /// The whole video [3, 4(F−1)+1, H, W], clamped to [−1, 1], decoded tile by tile.
+    public func decodeTiled(_ latents: Tensor, tiling: VAETiling) throws -> Tensor {
         guard latents.rank == 4, latents.shape[0] == config.zDim, latents.shape[1] >= 1 else {
             throw VAEError.badInput(detail: "decode expects [\(config.zDim), F, h, w]; got \(latents.shape)")
         }
         guard tiling.overlap >= 0, tiling.tileHeight > tiling.overlap, tiling.tileWidth > tiling.overlap else {
             throw VAEError.badInput(detail: "tiling \(tiling): tiles must be larger than the overlap")
         }
-        let h = latents.shape[2], w = latents.shape[3], s = version.spatialFactor
+        let f = latents.shape[1], h = latents.shape[2], w = latents.shape[3], s = version.spatialFactor
         let th = min(tiling.tileHeight, h), tw = min(tiling.tileWidth, w)
         let rows = tiling.origins(size: h, tile: th), cols = tiling.origins(size: w, tile: tw)
-        let z = try denormalize(latents)
-        let x = try layers.causalConv(z, "conv2", cache: nil)   // 1×1×1: commutes with tiling
-        struct Tile { let y0: Int, x0: Int, cache: CausalCache, weight: [Float] }
-        let ramp = tiling.overlap * s
-        var tiles: [Tile] = []
-        var weightSum = [Float](repeating: 0, count: h * s * w * s)
+        // The whole-frame part, for every latent frame: [C, F, h, w] at latent resolution.
+        let x = try layers.causalConv(try denormalize(latents), "conv2", cache: nil)
+        let middleCache = CausalCache()
+        var middles: [Tensor] = []
+        for i in 0..<f { middles.append(try decoderMiddle(try x.sliced(dim: 1, i..<(i + 1)).contiguous(), cache: middleCache)) }
+        let middle = try Tensor.concat(middles, dim: 1)
+        middles.removeAll()
+
+        let ramp = tiling.overlap * s, width = w * s, plane = h * s * width, frames = 4 * (f - 1) + 1
+        let out = Tensor(zeros: [3, frames, h * s, width])
+        var weightSum = [Float](repeating: 0, count: plane)
+        let dst = out.data
         for y0 in rows { for x0 in cols {
             let ph = th * s, pw = tw * s
             var weight = [Float](repeating: 1, count: ph * pw)
@@ -62,34 +69,30 @@ extension WanVAE {
                     if x0 + tw < w { v *= Self.blendWeight(pw - 1 - j, ramp: ramp) }
                 }
                 weight[i * pw + j] = v
-                weightSum[(y0 * s + i) * (w * s) + x0 * s + j] += v
+                weightSum[(y0 * s + i) * width + x0 * s + j] += v
             } }
-            tiles.append(Tile(y0: y0, x0: x0, cache: CausalCache(), weight: weight))
-        } }
-        let plane = h * s * w * s
-        let middleCache = CausalCache()
-        for f in 0..<x.shape[1] {
-            let frame = try decoderMiddle(try x.sliced(dim: 1, f..<(f + 1)).contiguous(), cache: middleCache)
-            var out: Tensor? = nil
-            for tile in tiles {
-                let part = try frame.sliced(dim: 2, tile.y0..<(tile.y0 + th)).sliced(dim: 3, tile.x0..<(tile.x0 + tw)).contiguous()
-                var y = try decoderUpsampling(part, cache: tile.cache, firstChunk: f == 0)
+            let part = try middle.sliced(dim: 2, y0..<(y0 + th)).sliced(dim: 3, x0..<(x0 + tw)).contiguous()
+            let cache = CausalCache()   // this tile's; freed before the next tile starts
+            var t0 = 0
+            for i in 0..<f {
+                var y = try decoderUpsampling(try part.sliced(dim: 1, i..<(i + 1)).contiguous(), cache: cache,
+                                              firstChunk: i == 0)
                 if version == .wan22 { y = try VAERearrange.unpatchify(y) }
-                let c = y.shape[0], t = y.shape[1], ph = y.shape[2], pw = y.shape[3]
-                if out == nil { out = Tensor(zeros: [c, t, h * s, w * s]) }
-                let dst = out!.data, src = y.data
-                for ct in 0..<(c * t) { for i in 0..<ph {
-                    let d = dst + ct * plane + (tile.y0 * s + i) * (w * s) + tile.x0 * s
-                    let sp = src + (ct * ph + i) * pw
-                    for j in 0..<pw { d[j] += sp[j] * tile.weight[i * pw + j] }
-                } }
+                let t = y.shape[1], src = y.data
+                for c in 0..<3 { for k in 0..<t { for r in 0..<ph {
+                    let d = dst + (c * frames + t0 + k) * plane + (y0 * s + r) * width + x0 * s
+                    let sp = src + ((c * t + k) * ph + r) * pw, wp = r * pw
+                    for j in 0..<pw { d[j] += sp[j] * weight[wp + j] }
+                } } }
+                t0 += t
             }
-            let result = out!
-            let p = result.data
-            for ct in 0..<(result.count / plane) { for i in 0..<plane { p[ct * plane + i] /= weightSum[i] } }
-            clampInPlace(result)
-            try emit(result)
+        } }
+        for ct in 0..<(3 * frames) {
+            let p = dst + ct * plane
+            for i in 0..<plane { p[i] /= weightSum[i] }
         }
+        clampInPlace(out)
+        return out
     }
 
     /// Weight of an output pixel `distance` pixels from a tile's inner edge across an overlap of
@@ -99,11 +102,5 @@ extension WanVAE {
     static func blendWeight(_ distance: Int, ramp: Int) -> Float {
         let margin = ramp / 4
         return Swift.min(1, Swift.max(1e-6, Float(distance + 1 - margin) / Float(ramp - 2 * margin + 1)))
-    }
-
-    public func decodeTiled(_ latents: Tensor, tiling: VAETiling) throws -> Tensor {
-        var frames: [Tensor] = []
-        try decodeTiledStreaming(latents, tiling: tiling) { frames.append($0) }
-        return frames.count == 1 ? frames[0] : try Tensor.concat(frames, dim: 1)
     }
 }
