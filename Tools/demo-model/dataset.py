@@ -95,8 +95,9 @@ def _shape_mask(shape, x, y, r, ss=2):
     return m.reshape(HEIGHT, ss, WIDTH, ss).mean(axis=(1, 3))
 
 
-def render(attrs, rng):
-    """uint8 array [FRAMES, HEIGHT, WIDTH, 3]."""
+def render(attrs, rng, coverage=None):
+    """uint8 array [FRAMES, HEIGHT, WIDTH, 3]; fills `coverage` ([FRAMES, HEIGHT, WIDTH] floats) with
+    the shape's coverage when given."""
     bg = np.array(BACKGROUNDS[attrs["background"]], dtype=np.float32)
     canvas = np.empty((HEIGHT, WIDTH, 3), dtype=np.float32)
     canvas[:] = bg
@@ -109,6 +110,8 @@ def render(attrs, rng):
     frames = np.empty((FRAMES, HEIGHT, WIDTH, 3), dtype=np.uint8)
     for i in range(FRAMES):
         a = _shape_mask(attrs["shape"], x[i], y[i], r[i])[..., None]
+        if coverage is not None:
+            coverage[i] = a[..., 0]
         frames[i] = np.clip(canvas * (1 - a) + fg * a + 0.5, 0, 255).astype(np.uint8)
     return frames
 
@@ -119,6 +122,28 @@ def clip(split, index):
     attrs = sample_attributes(rng, split)
     frames = render(attrs, np.random.default_rng(rng.getrandbits(32)))
     return caption(**attrs), attrs, frames
+
+
+def latent_shape_mask(split, index, dilate=1):
+    """Where the shape is, on the latent grid of Wan-VAE 2.2 (4x16x16: 5 x 10 x 16 for a clip):
+    latent frame 0 is video frame 0 and latent frame k covers video frames 4k-3..4k. A latent
+    pixel counts when the shape touches its 16x16 block in any of its frames, widened by `dilate`
+    latent pixels (the shape's edges and its motion reach the neighbours' receptive fields).
+    bool array [5, 10, 16]; the DiT's loss weights the shape's tokens with it."""
+    rng = random.Random(f"wand-demo/{split}/{index}")
+    attrs = sample_attributes(rng, split)
+    coverage = np.zeros((FRAMES, HEIGHT, WIDTH), dtype=np.float32)
+    render(attrs, np.random.default_rng(rng.getrandbits(32)), coverage)
+    blocks = coverage.reshape(FRAMES, HEIGHT // 16, 16, WIDTH // 16, 16).max(axis=(2, 4)) > 0.05
+    latent = np.stack([blocks[0]] + [blocks[4 * k - 3:4 * k + 1].any(axis=0) for k in range(1, (FRAMES - 1) // 4 + 1)])
+    for _ in range(dilate):
+        grown = latent.copy()
+        grown[:, 1:] |= latent[:, :-1]
+        grown[:, :-1] |= latent[:, 1:]
+        grown[:, :, 1:] |= latent[:, :, :-1]
+        grown[:, :, :-1] |= latent[:, :, 1:]
+        latent = grown
+    return latent
 
 
 def all_captions():

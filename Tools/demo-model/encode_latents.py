@@ -5,6 +5,7 @@ import argparse
 import os
 import time
 
+import numpy as np
 import torch
 from diffusers import AutoencoderKLWan
 
@@ -39,7 +40,9 @@ def main():
                 latents += list(vae.encode(x).latent_dist.mode().to(torch.float32))
             captions += [c[0] for c in clips]
             attrs += [c[1] for c in clips]
-        torch.save({"latents": torch.stack(latents), "captions": captions, "attrs": attrs}, path + ".tmp")
+        masks = torch.from_numpy(np.stack([dataset.latent_shape_mask("train", i) for i in indices]))
+        torch.save({"latents": torch.stack(latents), "captions": captions, "attrs": attrs, "shape_masks": masks},
+                   path + ".tmp")
         os.replace(path + ".tmp", path)
         print(f"{path}: {first + len(latents)} clips, {time.time() - t0:.0f}s", flush=True)
     open(os.path.join(shard_dir, "DONE"), "w").close()

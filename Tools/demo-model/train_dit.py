@@ -15,6 +15,7 @@ import random
 import shutil
 import time
 
+import numpy as np
 import sentencepiece as spm
 import torch
 import torch.nn.functional as F
@@ -77,17 +78,25 @@ class LatentSet:
     """Every shard encode_latents.py has finished so far; reload() picks up new ones."""
 
     def __init__(self, folder):
-        self.folder, self.seen, self.latents, self.captions = folder, set(), [], []
+        self.folder, self.seen, self.latents, self.captions, self.masks = folder, set(), [], [], []
 
     def reload(self):
         for path in sorted(glob.glob(os.path.join(self.folder, "shard-*.pt"))):
             if path not in self.seen:
                 shard = torch.load(path)
+                if "shape_masks" not in shard:  # shards written before encode_latents.py stored them
+                    first = len(self.captions)  # shards hold the training clips in order
+                    shard["shape_masks"] = torch.from_numpy(np.stack(
+                        [dataset.latent_shape_mask("train", first + k) for k in range(len(shard["captions"]))]))
+                    torch.save(shard, path + ".tmp")
+                    os.replace(path + ".tmp", path)
                 self.latents.append(shard["latents"])
+                self.masks.append(shard["shape_masks"])
                 self.captions += shard["captions"]
                 self.seen.add(path)
         self.all = torch.cat(self.latents)
-        self.latents = [self.all]
+        self.all_masks = torch.cat(self.masks)
+        self.latents, self.masks = [self.all], [self.all_masks]
         return len(self.captions)
 
     def done(self):
@@ -110,6 +119,10 @@ def main():
     p.add_argument("--lr", type=float, default=3e-4)
     p.add_argument("--lr-end", type=float, help="anneal the learning rate to this by the end of --minutes "
                                                  "(cosine over wall-clock time); without it, lr stays flat")
+    p.add_argument("--shape-weight", type=float, default=1.0,
+                   help="loss weight of the latent pixels the shape touches (dataset.latent_shape_mask), "
+                        "against 1 for the background: the shape is a small part of the frame, and "
+                        "with equal weights the model learns backgrounds long before shapes")
     p.add_argument("--init", help="go on from an exported model folder (e.g. Samples/models/wand-demo): "
                                   "its tokenizer, text encoder and DiT; the optimiser starts afresh")
     args = p.parse_args()
@@ -154,7 +167,7 @@ def main():
     print(f"DiT {sum(q.numel() for q in dit.parameters()):,} params, text encoder "
           f"{sum(q.numel() for q in text_encoder.parameters()):,}, vocab {sp.get_piece_size()}", flush=True)
 
-    t0, losses, encoding_finished = time.time(), [], False
+    t0, losses, shape_losses, encoding_finished = time.time(), [], [], False
     while time.time() - t0 < args.minutes * 60:
         if step % 50 == 0 and not encoding_finished:
             encoding_finished = data.done()  # read before reloading, so the last shards are loaded
@@ -177,8 +190,12 @@ def main():
         timestep = (frame_mask[:, 0, :, ::2, ::2] * (sigma * 1000).view(b, 1, 1, 1)).flatten(1)
         context = encode_text(sp, text_encoder, prompts)
         pred = dit(hidden_states=zt, timestep=timestep, encoder_hidden_states=context, return_dict=False)[0]
-        err = (pred - (noise - z0)).pow(2) * frame_mask
-        loss = err.sum() / (frame_mask.sum() * 48)
+        shape = data.all_masks[idx].unsqueeze(1).float()
+        weight = frame_mask * (1 + (args.shape_weight - 1) * shape)
+        err = (pred - (noise - z0)).pow(2)
+        loss = (err * weight).sum() / (weight.sum() * 48)
+        with torch.no_grad():
+            shape_losses.append(((err * frame_mask * shape).sum() / ((frame_mask * shape).sum() * 48 + 1)).item())
         lr = args.lr * min(1.0, (step + 1) / 100)
         if args.lr_end is not None:
             progress = min(1.0, (time.time() - t0) / (args.minutes * 60))
@@ -197,7 +214,7 @@ def main():
         step += 1
         if step % 25 == 0:
             print(f"step {step} t={time.time() - t0:.0f}s clips={len(data.captions)} "
-                  f"loss={sum(losses[-25:]) / 25:.4f}", flush=True)
+                  f"loss={sum(losses[-25:]) / 25:.4f} shape={sum(shape_losses[-25:]) / 25:.4f}", flush=True)
         if step % 200 == 0:
             torch.save({"dit": dit.state_dict(), "text": text_encoder.state_dict(), "opt": opt.state_dict(),
                         "ema": ema, "step": step}, ckpt + ".tmp")

@@ -39,13 +39,15 @@ def main():
     p.add_argument("--steps", type=int, default=16)
     p.add_argument("--guidance", type=float, default=5.0)
     p.add_argument("--mode", default="t2v", choices=["t2v", "ti2v"])
+    p.add_argument("--split", default="eval", choices=["eval", "train"],
+                   help="train scores prompts the model was trained on: far above eval means it does not generalise")
     p.add_argument("--json", help="write the per-prompt results here")
     args = p.parse_args()
     per_attr = collections.Counter()
     rows, t0 = [], time.time()
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.start, args.start + args.count):
-            text, attrs, frames = dataset.clip("eval", i)
+            text, attrs, frames = dataset.clip(args.split, i)
             out = os.path.join(tmp, f"{i}.mp4")
             cmd = [args.wand, "generate", "--model", args.model, "--mode", args.mode, "--prompt", text,
                    "--seed", str(1000 + i), "--size", f"{dataset.WIDTH}x{dataset.HEIGHT}",
@@ -65,7 +67,7 @@ def main():
             print(f"{sum(s.values())}/4  {text}  ->  {found}", flush=True)
     n = len(rows)
     total = sum(per_attr.values()) / (4 * n)
-    print(f"\n{args.mode}, {n} held-out prompts, {args.steps} steps, guidance {args.guidance}, shift {args.shift or 'default'}: "
+    print(f"\n{args.mode}, {n} {'held-out' if args.split == 'eval' else 'training'} prompts, {args.steps} steps, guidance {args.guidance}, shift {args.shift or 'default'}: "
           f"{total:.3f} of attributes right ({time.time() - t0:.0f} s)")
     for k in ("colour", "shape", "motion", "background"):
         print(f"  {k:<10} {per_attr[k] / n:.3f}")
