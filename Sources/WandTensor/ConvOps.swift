@@ -1,9 +1,12 @@
 extension CPUBackend {
-    /// 3-D convolution. The input is zero-padded once into a buffer [Cin, Tp, Hp, Wp]. With
-    /// spatial stride 1 every kernel tap (dt, dh, dw) is a plain GEMM on a *shifted* window of that
-    /// buffer: computing outputs on the padded width Wp makes the input of one tap for all output
-    /// pixels a contiguous run, so no im2col copy is needed (the Wp − W' extra columns are thrown
-    /// away). Other strides use im2col on blocks of output rows.
+    /// 3-D convolution. The input's real frames are zero-padded in space once, into a time-major
+    /// buffer [T, Cin, Hp, Wp]; temporal padding is never materialised. With spatial stride 1 every
+    /// spatial tap (dh, dw) is one GEMM on a *shifted* window of that buffer: computing outputs on
+    /// the padded width Wp makes the input of one tap for all output pixels a contiguous run, so no
+    /// im2col copy is needed (the Wp − W' extra columns are thrown away), and because frames are
+    /// outermost, a window's real frames are adjacent rows of B, so its temporal taps fold into K
+    /// (K = frames·Cin). Frames of the window that are zero padding (the causal front of a first
+    /// chunk) are left out of K instead of multiplied. Other strides use im2col on blocks of rows.
     public func conv3d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int, Int),
                        padding: Conv3DPadding) throws -> Tensor {
         guard x.rank == 4, weight.rank == 5, weight.shape[1] == x.shape[0] else {
@@ -25,67 +28,66 @@ extension CPUBackend {
         let x = x.contiguous(), weight = weight.contiguous(), bias = bias?.contiguous()
         let out = Tensor(uninitialized: [cout, to, ho, wo])
 
-        // Padded copy with kw floats of slack so the last shifted window may run past the end.
-        let frame = hp * wp, chan = tp * frame
-        let padded = UnsafeMutablePointer<Float>.allocate(capacity: cin * chan + kw + wp)
-        defer { padded.deallocate() }
-        // One pass: each padded row is written once, its zero borders with it.
-        (padded + cin * chan).update(repeating: 0, count: kw + wp)
-        let src = x.data
-        parallelChunks(cin, threads: threads) { channels in
-            for c in channels {
-                let base = padded + c * chan
-                for tj in 0..<tp {
-                    let ti = tj - p.timeFront
-                    let dstFrame = base + tj * frame
-                    guard ti >= 0 && ti < t else { dstFrame.update(repeating: 0, count: frame); continue }
-                    dstFrame.update(repeating: 0, count: p.top * wp)
-                    for hi in 0..<h {
-                        let d = dstFrame + (hi + p.top) * wp
-                        d.update(repeating: 0, count: p.left)
-                        (d + p.left).update(from: src + ((c * t + ti) * h + hi) * w, count: w)
-                        (d + p.left + w).update(repeating: 0, count: p.right)
-                    }
-                    (dstFrame + (h + p.top) * wp).update(repeating: 0, count: p.bottom * wp)
-                }
-            }
+        if Self.useWinograd(cin: cin, kh: kh, kw: kw, stride: stride) {
+            return conv3dWinograd(x, weight: weight, bias: bias, padding: p)
         }
+        // Spatially padded real frames, with kw + wp floats of slack so the last shifted window
+        // may run past the end (into columns that are thrown away).
+        let frame = hp * wp, plane = cin * frame
+        let padded = padFrames(x, top: p.top, bottom: p.bottom, left: p.left, right: p.right, slack: kw + wp)
+        defer { padded.deallocate() }
         let taps = kt * kh * kw
         let dst = out.data, bp = bias?.data
         if stride.1 == 1 && stride.2 == 1 {
-            // Weights regrouped per tap: [tap][Cout][Cin].
-            let wt = UnsafeMutablePointer<Float>.allocate(capacity: taps * cout * cin)
+            // Weights regrouped per spatial tap: [kh·kw][Cout][kt·Cin], so the A of a tap over
+            // frames dt0..<dt1 is one block with lda = kt·Cin.
+            let ktc = kt * cin
+            let wt = UnsafeMutablePointer<Float>.allocate(capacity: kh * kw * cout * ktc)
             defer { wt.deallocate() }
             let wsrc = weight.data
             parallelChunks(cout, threads: threads) { outs in
                 // Sequential writes; the strided reads stay inside one output channel's
                 // cin×taps block, which fits in L2.
-                for o in outs { for tap in 0..<taps {
-                    let d = wt + (tap * cout + o) * cin, s = wsrc + o * cin * taps + tap
+                for o in outs { for s2 in 0..<(kh * kw) { for dt in 0..<kt {
+                    let d = wt + (s2 * cout + o) * ktc + dt * cin, s = wsrc + o * cin * taps + dt * kh * kw + s2
                     for c in 0..<cin { d[c] = s[c * taps] }
-                } }
+                } } }
             }
-            // Output rows in blocks so the C tile of the 27 accumulating GEMMs stays cache-sized.
+            // Output rows in blocks so the C tile of the accumulating GEMMs stays cache-sized.
             let rowsPerBlock = Swift.max(1, Swift.min(ho, 8192 / wp))
             let wide = UnsafeMutablePointer<Float>.allocate(capacity: cout * rowsPerBlock * wp)
             defer { wide.deallocate() }
             for ot in 0..<to {
+                // The window's padded frames ot·s .. ot·s+kt−1; only those holding input count.
+                let dt0 = Swift.max(0, p.timeFront - ot * stride.0)
+                let dt1 = Swift.min(kt, t + p.timeFront - ot * stride.0)
+                let frames = dt1 - dt0, firstFrame = ot * stride.0 + dt0 - p.timeFront
                 var r0 = 0
                 while r0 < ho {
                     let rows = Swift.min(rowsPerBlock, ho - r0), n = rows * wp
+                    if frames <= 0 {
+                        // All padding: the output is the bias.
+                        for o in 0..<cout {
+                            for r in 0..<rows {
+                                (dst + ((o * to + ot) * ho + r0 + r) * wo).update(repeating: bp?[o] ?? 0, count: wo)
+                            }
+                        }
+                        r0 += rows
+                        continue
+                    }
                     // Threads take disjoint column ranges and run all taps on them, so each
                     // keeps its own slice of the accumulator hot.
                     let pieces = Swift.min(threads, Swift.max(1, n / 64))
                     parallelChunks(pieces, threads: threads) { range in
                         for piece in range {
                             let lo = n * piece / pieces, hi = n * (piece + 1) / pieces
-                            var tap = 0
-                            for dt in 0..<kt { for dh in 0..<kh { for dw in 0..<kw {
-                                let b = padded + (ot * stride.0 + dt) * frame + (r0 + dh) * wp + dw + lo
-                                CPUBackend.sgemm(m: cout, n: hi - lo, k: cin, a: wt + tap * cout * cin, lda: cin,
-                                                 b: b, ldb: chan, beta: tap == 0 ? 0 : 1, c: wide + lo, ldc: n)
-                                tap += 1
-                            } } }
+                            for dh in 0..<kh { for dw in 0..<kw {
+                                let s2 = dh * kw + dw
+                                let b = padded + firstFrame * plane + (r0 + dh) * wp + dw + lo
+                                CPUBackend.sgemm(m: cout, n: hi - lo, k: frames * cin,
+                                                 a: wt + s2 * cout * ktc + dt0 * cin, lda: ktc,
+                                                 b: b, ldb: frame, beta: s2 == 0 ? 0 : 1, c: wide + lo, ldc: n)
+                            } }
                         }
                     }
                     parallelChunks(cout, threads: threads) { outs in
@@ -111,15 +113,18 @@ extension CPUBackend {
                 var r0 = 0
                 while r0 < ho {
                     let rows = Swift.min(rowsPerBlock, ho - r0), n = rows * wo
-                    for c in 0..<cin { for dt in 0..<kt { for dh in 0..<kh { for dw in 0..<kw {
-                        let krow = ((c * kt + dt) * kh + dh) * kw + dw
-                        let dstRow = cols + krow * n
-                        for r in 0..<rows {
-                            let s = padded + c * chan + (ot * stride.0 + dt) * frame
-                                + ((r0 + r) * stride.1 + dh) * wp + dw
-                            for oc in 0..<wo { dstRow[r * wo + oc] = s[oc * stride.2] }
-                        }
-                    } } } }
+                    for c in 0..<cin { for dt in 0..<kt {
+                        let ti = ot * stride.0 + dt - p.timeFront
+                        for dh in 0..<kh { for dw in 0..<kw {
+                            let krow = ((c * kt + dt) * kh + dh) * kw + dw
+                            let dstRow = cols + krow * n
+                            guard ti >= 0 && ti < t else { dstRow.update(repeating: 0, count: n); continue }
+                            for r in 0..<rows {
+                                let s = padded + ti * plane + c * frame + ((r0 + r) * stride.1 + dh) * wp + dw
+                                for oc in 0..<wo { dstRow[r * wo + oc] = s[oc * stride.2] }
+                            }
+                        } }
+                    } }
                     gemm(m: cout, n: n, k: kdim, a: weight.data, lda: kdim, b: cols, ldb: n, c: res, ldc: n)
                     for o in 0..<cout {
                         let add = bp?[o] ?? 0
@@ -131,6 +136,31 @@ extension CPUBackend {
             }
         }
         return out
+    }
+
+    /// x's frames, zero-padded in space, time-major: [T, Cin, H+top+bottom, W+left+right], then
+    /// `slack` zeros. One pass: each padded row is written once, its zero borders with it.
+    func padFrames(_ x: Tensor, top: Int, bottom: Int, left: Int, right: Int, slack: Int) -> UnsafeMutablePointer<Float> {
+        let cin = x.shape[0], t = x.shape[1], h = x.shape[2], w = x.shape[3]
+        let hp = h + top + bottom, wp = w + left + right, frame = hp * wp
+        let padded = UnsafeMutablePointer<Float>.allocate(capacity: t * cin * frame + slack)
+        (padded + t * cin * frame).update(repeating: 0, count: slack)
+        let src = x.data
+        parallelChunks(t * cin, threads: threads) { planes in
+            for q in planes {
+                let ti = q / cin, c = q % cin
+                let dstFrame = padded + q * frame
+                dstFrame.update(repeating: 0, count: top * wp)
+                for hi in 0..<h {
+                    let d = dstFrame + (hi + top) * wp
+                    d.update(repeating: 0, count: left)
+                    (d + left).update(from: src + ((c * t + ti) * h + hi) * w, count: w)
+                    (d + left + w).update(repeating: 0, count: right)
+                }
+                (dstFrame + (h + top) * wp).update(repeating: 0, count: bottom * wp)
+            }
+        }
+        return padded
     }
 
     public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int),

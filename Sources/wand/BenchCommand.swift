@@ -70,6 +70,11 @@ struct BenchOps: ParsableCommand {
         rows.append(("conv3d_1024to512_k3_T\(convFrames)_\(convSize[0])x\(convSize[1])", try time {
             _ = try backend.conv3d(cx, weight: cw, bias: cb, stride: (1, 1, 1), padding: .causal(time: 1, height: 1, width: 1))
         }, convFlop))
+        // A later chunk: two cached frames in front instead of causal padding (see Tools/bench/ops.py).
+        let cached = g.randn([1024, convFrames + 2, convSize[0], convSize[1]])
+        rows.append(("conv3d_1024to512_k3_T\(convFrames)cache2_\(convSize[0])x\(convSize[1])", try time {
+            _ = try backend.conv3d(cached, weight: cw, bias: cb, stride: (1, 1, 1), padding: .symmetric(time: 0, height: 1, width: 1))
+        }, convFlop))
 
         // OpenBLAS's own multi-threaded sgemm last: after it, concurrent OpenBLAS calls in this
         // process are serialized (see CPUBackend), which would slow the attention rows above.

@@ -15,6 +15,20 @@ final class ConvResampleTests: XCTestCase {
                     try f.tensor("pw_y"), "1x1x1")
     }
 
+    /// 32 channels: the Winograd path, first chunk (causal padding) and a later one (history frames).
+    func testConv3dWinogradAgainstPyTorch() throws {
+        let f = try Fixture("conv")
+        let x = try f.tensor("xw"), w = try f.tensor("ww"), b = try f.tensor("bw")
+        XCTAssertTrue(CPUBackend.useWinograd(cin: x.shape[0], kh: 3, kw: 3, stride: (1, 1, 1)))
+        assertClose(try backend.conv3d(x, weight: w, bias: b, stride: (1, 1, 1), padding: .causal(time: 1, height: 1, width: 1)),
+                    try f.tensor("wcausal_y"), "causal")
+        assertClose(try backend.conv3d(x, weight: w, bias: b, stride: (1, 1, 1), padding: .symmetric(time: 0, height: 1, width: 1)),
+                    try f.tensor("wcached_y"), "cached")
+        // Chunks of 11 tiles start and end inside tile rows (19 tiles per row, 8 at a time).
+        assertClose(backend.conv3dWinograd(x, weight: w, bias: b, padding: .causal(time: 1, height: 1, width: 1), chunkTiles: 11),
+                    try f.tensor("wcausal_y"), "causal, small chunks")
+    }
+
     func testConv2dPaddedAndStrided() throws {
         let f = try Fixture("conv")
         let x2 = try f.tensor("x2")

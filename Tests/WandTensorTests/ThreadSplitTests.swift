@@ -46,4 +46,38 @@ final class ThreadSplitTests: XCTestCase {
         } } } }
         assertClose(y, try Tensor(shape: [cout, t, h, w], values: expected), "conv3d split")
     }
+
+    /// Time padding is never materialised: windows that are partly or wholly padding drop those
+    /// frames from K. Checked against a direct sum with padding on both ends, a window of pure
+    /// padding (front 4 > kt 3: the output is the bias), temporal stride 2 and spatial stride 2.
+    /// 20 input channels take the Winograd path where the stride allows (odd sizes: partial tiles).
+    func testConv3dTimePaddingWindowsMatchDirectSum() throws {
+        for cin in [3, 20] { try checkConv3dAgainstDirectSum(cin: cin) }
+    }
+
+    func checkConv3dAgainstDirectSum(cin: Int) throws {
+        var g = TorchCPUGenerator(seed: 13)
+        let cout = 5, t = 3, h = 7, w = 9
+        let x = g.randn([cin, t, h, w]), wt = g.randn([cout, cin, 3, 3, 3]), bias = g.randn([cout])
+        for (stride, pad) in [((1, 1, 1), Conv3DPadding(timeFront: 4, timeBack: 1, top: 1, bottom: 2, left: 1, right: 0)),
+                              ((2, 1, 1), Conv3DPadding(timeFront: 2, timeBack: 2, top: 1, bottom: 1, left: 1, right: 1)),
+                              ((1, 2, 2), Conv3DPadding(timeFront: 3, timeBack: 1, top: 1, bottom: 1, left: 1, right: 1))] {
+            let y = try CPUBackend(threads: 2).conv3d(x, weight: wt, bias: bias, stride: stride, padding: pad)
+            let to = (t + pad.timeFront + pad.timeBack - 3) / stride.0 + 1
+            let ho = (h + pad.top + pad.bottom - 3) / stride.1 + 1, wo = (w + pad.left + pad.right - 3) / stride.2 + 1
+            XCTAssertEqual(y.shape, [cout, to, ho, wo])
+            var expected = [Float](repeating: 0, count: cout * to * ho * wo)
+            for o in 0..<cout { for ot in 0..<to { for oy in 0..<ho { for ox in 0..<wo {
+                var s = Double(bias[o])
+                for c in 0..<cin { for dt in 0..<3 { for dy in 0..<3 { for dx in 0..<3 {
+                    let ti = ot * stride.0 + dt - pad.timeFront
+                    let yi = oy * stride.1 + dy - pad.top, xi = ox * stride.2 + dx - pad.left
+                    if ti < 0 || ti >= t || yi < 0 || yi >= h || xi < 0 || xi >= w { continue }
+                    s += Double(x[c, ti, yi, xi]) * Double(wt[o, c, dt, dy, dx])
+                } } } }
+                expected[((o * to + ot) * ho + oy) * wo + ox] = Float(s)
+            } } } }
+            assertClose(y, try Tensor(shape: [cout, to, ho, wo], values: expected), "conv3d cin \(cin) stride \(stride) \(pad)")
+        }
+    }
 }

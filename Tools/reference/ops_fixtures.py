@@ -147,8 +147,14 @@ def conv():
     x2 = rnd(4, 9, 10, seed=56); w2 = rnd(6, 4, 3, 3, seed=57); b2 = rnd(6, seed=58)
     c2 = F.conv2d(x2[None], w2, b2, padding=1)[0]
     c2s = F.conv2d(F.pad(x2, (0, 1, 0, 1))[None], w2, b2, stride=2)[0]  # downsample2d
+    # Enough channels for wand's Winograd path; odd sizes leave partial 2x2 tiles. "cached": a
+    # later chunk of the streaming decoder, history frames in front instead of time padding.
+    xw = rnd(32, 3, 9, 37, seed=70); ww = rnd(8, 32, 3, 3, 3, seed=71); bw = rnd(8, seed=72)
+    wcausal = F.conv3d(F.pad(xw, (1, 1, 1, 1, 2, 0))[None], ww, bw)[0]
+    wcached = F.conv3d(F.pad(xw, (1, 1, 1, 1, 0, 0))[None], ww, bw)[0]
     save("conv", {"x": x, "w": w, "b": b, "causal_y": causal, "wt": wt, "bt": bt, "tconv_y": tconv,
-                  "w1": w1, "pw_y": pw, "x2": x2, "w2": w2, "b2": b2, "c2_y": c2, "c2s_y": c2s})
+                  "w1": w1, "pw_y": pw, "x2": x2, "w2": w2, "b2": b2, "c2_y": c2, "c2s_y": c2s,
+                  "xw": xw, "ww": ww, "bw": bw, "wcausal_y": wcausal, "wcached_y": wcached})
 
 
 def resample():
@@ -178,7 +184,10 @@ def resample():
 
 
 if __name__ == "__main__":
-    for fn in (dtypes, randn, dense, attention, rope, conv, resample):
-        fn()
+    every = (dtypes, randn, dense, attention, rope, conv, resample)
+    chosen = sys.argv[1:]  # e.g. `conv`: only those fixtures
+    for fn in every:
+        if not chosen or fn.__name__ in chosen:
+            fn()
     total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT))
     print(f"wrote {OUT} ({total} bytes)")
