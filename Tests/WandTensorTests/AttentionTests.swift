@@ -60,6 +60,28 @@ final class PortableKernelTests: XCTestCase {
         assertClose(try backend.softmax(d.tensor("softmax_x")), try d.tensor("softmax_y"), "portable softmax")
     }
 
+    /// Every online-softmax kernel this CPU can run (portable, AVX2, AVX-512) against the fixture,
+    /// and against each other on key lengths that leave tails (37, 2053).
+    func testEverySoftmaxKernelAgrees() throws {
+        defer { wand_kernels_force_portable(0) }
+        let backend = CPUBackend(threads: 2)
+        let f = try Fixture("attention")
+        var g = TorchCPUGenerator(seed: 21)
+        let inputs = [37, 2053].map { lk in (g.randn([19, 2, 16]), g.randn([lk, 2, 16]), g.randn([lk, 2, 16])) }
+        var outputs: [[Tensor]] = []
+        let levels: [Int32] = [1, 2, 0]
+        for level in levels {
+            wand_kernels_force_portable(level)
+            let y = try backend.attention(q: f.tensor("u_q"), k: f.tensor("u_k"), v: f.tensor("u_v"), scale: 1,
+                                          bias: f.tensor("u_bias"))
+            assertClose(y, try f.tensor("u_y"), "kernel level \(level)")
+            outputs.append(try inputs.map { try backend.attention(q: $0.0, k: $0.1, v: $0.2, scale: nil, bias: nil) })
+        }
+        for l in 1..<outputs.count {
+            for (i, y) in outputs[l].enumerated() { assertClose(y, outputs[0][i], tolerance: 1e-6, "tails, kernel level \(levels[l])") }
+        }
+    }
+
     func testStoredF16AndFP8WeightsWidenPerPanel() throws {
         let backend = CPUBackend(threads: 2)
         let outF = 300, inF = 4096  // (1<<20)/4096 = 256-row panels: two panels, the last one partial

@@ -1,7 +1,7 @@
 // Hot inner loops of WandTensor's CPU backend that Swift's portable SIMD cannot compile well
-// (no AVX2/FMA codegen without global compiler flags). Each kernel has an AVX2+FMA version,
-// chosen at run time by CPU feature check, and a portable fallback with the same results
-// up to rounding.
+// (no AVX2/FMA codegen without global compiler flags). Each kernel has an AVX2+FMA version
+// (the online softmax also an AVX-512 one), chosen at run time by CPU feature check, and a
+// portable fallback with the same results up to rounding.
 #ifndef WAND_KERNELS_H
 #define WAND_KERNELS_H
 
@@ -16,7 +16,8 @@ extern "C" {
 void wand_online_softmax_tile(float *scores, int rows, int cols, float *rowMax, float *rowSum,
                               float *acc, int d);
 
-/// Force the portable kernels (1) or allow AVX2/FMA again (0); for tests of the fallback.
+/// Force the portable kernels (1), allow at most AVX2/FMA (2), or the best the CPU has again (0);
+/// for tests of each path.
 void wand_kernels_force_portable(int on);
 
 /// Softmax of one row in place-safe form (src may equal dst).
