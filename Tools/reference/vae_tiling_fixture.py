@@ -1,7 +1,7 @@
 """Fixture for VAETrainedTilingTests: latents of a 512x320, 5-frame clip encoded by the demo model's
-trained Wan-VAE 2.2 (Samples/models/wand-demo/vae) with diffusers' AutoencoderKLWan, and the seam
-error of diffusers' own tiled decode on them (PSNR of tiled against untiled), the bar our tiling is
-held to.
+trained Wan-VAE 2.2 (Samples/models/wand-demo/vae) with diffusers' AutoencoderKLWan, diffusers'
+untiled decode of them (pooled, and a crop at full resolution), and the seam error of diffusers' own
+tiled decode on them (PSNR of tiled against untiled), the bar our tiling is held to.
 
     ~/refenv/bin/python Tools/reference/vae_tiling_fixture.py
 """
@@ -64,7 +64,12 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     # the encoder's output in the VAE's own units (decode denormalises nothing: the diffusers VAE
     # works on raw latents; the test feeds them to the decoder the same way)
-    save_file({"latents": z[0].half().contiguous()}, os.path.join(OUT, "latents.safetensors"))
+    # diffusers' own untiled decode, small: every frame average-pooled 8x8, and a full-resolution
+    # crop across the quadrant borders (rows 128..191, columns 208..303), in f16 (~77 dB of rounding)
+    pooled = torch.nn.functional.avg_pool2d(whole[0].transpose(0, 1), 8).transpose(0, 1)
+    crop = whole[0][:, :, 128:192, 208:304]
+    save_file({"latents": z[0].half().contiguous(), "decoded_pooled8": pooled.half().contiguous(),
+               "decoded_crop": crop.half().contiguous()}, os.path.join(OUT, "latents.safetensors"))
     json.dump({"diffusers_tiled_psnr_db": bars, "shape": list(z[0].shape)},
               open(os.path.join(OUT, "reference.json"), "w"), indent=1)
     print(bars)
