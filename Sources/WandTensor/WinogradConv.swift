@@ -30,7 +30,7 @@ extension CPUBackend {
         let u = Self.winogradWeights(weight, threads: threads)
         defer { u.deallocate() }
 
-        let chunk = chunkTiles ?? Swift.max(32, Swift.min(tiles, (64 << 20) / (16 * rowsK * MemoryLayout<Float>.size)))
+        let chunk = chunkTiles ?? Swift.max(32, Swift.min(tiles, (64 << 20) / (16 * Swift.max(1, rowsK) * MemoryLayout<Float>.size)))
         let v = UnsafeMutablePointer<Float>.allocate(capacity: 16 * rowsK * chunk)
         let m = UnsafeMutablePointer<Float>.allocate(capacity: 16 * cout * chunk)
         defer { v.deallocate(); m.deallocate() }

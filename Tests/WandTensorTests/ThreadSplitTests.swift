@@ -55,6 +55,19 @@ final class ThreadSplitTests: XCTestCase {
         for cin in [3, 20] { try checkConv3dAgainstDirectSum(cin: cin) }
     }
 
+    /// No input frames at all, only time padding: the output is the bias, on both paths.
+    func testConv3dOfPaddingOnlyIsTheBias() throws {
+        for cin in [3, 20] {
+            let x = Tensor(uninitialized: [cin, 0, 5, 6])
+            var g = TorchCPUGenerator(seed: 14)
+            let w = g.randn([4, cin, 3, 3, 3]), b = g.randn([4])
+            let y = try CPUBackend(threads: 2).conv3d(x, weight: w, bias: b, stride: (1, 1, 1),
+                                                      padding: Conv3DPadding(timeFront: 3, timeBack: 0, top: 1, bottom: 1, left: 1, right: 1))
+            XCTAssertEqual(y.shape, [4, 1, 5, 6])
+            for o in 0..<4 { for i in 0..<30 { XCTAssertEqual(y.data[o * 30 + i], b[o], "cin \(cin)") } }
+        }
+    }
+
     func checkConv3dAgainstDirectSum(cin: Int) throws {
         var g = TorchCPUGenerator(seed: 13)
         let cout = 5, t = 3, h = 7, w = 9
