@@ -28,6 +28,9 @@ public struct Conv3DPadding: Sendable, Equatable {
 }
 
 public protocol ComputeBackend: Sendable {
+    /// Frees the scratch buffers kept between calls (conv planes and weights); models call it when
+    /// a decode or encode ends.
+    func releaseScratch()
     var name: String { get }
 
     // Dense algebra

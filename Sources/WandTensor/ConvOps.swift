@@ -34,16 +34,18 @@ extension CPUBackend {
         // Spatially padded real frames, with kw + wp floats of slack so the last shifted window
         // may run past the end (into columns that are thrown away).
         let frame = hp * wp, plane = cin * frame
-        let padded = padFrames(x, top: p.top, bottom: p.bottom, left: p.left, right: p.right, slack: kw + wp)
-        defer { padded.deallocate() }
+        let paddedBuffer = padFrames(x, top: p.top, bottom: p.bottom, left: p.left, right: p.right, slack: kw + wp)
+        defer { ScratchPool.shared.give(paddedBuffer) }
+        let padded = paddedBuffer.pointer
         let taps = kt * kh * kw
         let dst = out.data, bp = bias?.data
         if stride.1 == 1 && stride.2 == 1 {
             // Weights regrouped per spatial tap: [kh·kw][Cout][kt·Cin], so the A of a tap over
             // frames dt0..<dt1 is one block with lda = kt·Cin.
             let ktc = kt * cin
-            let wt = UnsafeMutablePointer<Float>.allocate(capacity: kh * kw * cout * ktc)
-            defer { wt.deallocate() }
+            let wtBuffer = ScratchPool.shared.take(kh * kw * cout * ktc)
+            defer { ScratchPool.shared.give(wtBuffer) }
+            let wt = wtBuffer.pointer
             let wsrc = weight.data
             parallelChunks(cout, threads: threads) { outs in
                 // Sequential writes; the strided reads stay inside one output channel's
@@ -55,8 +57,9 @@ extension CPUBackend {
             }
             // Output rows in blocks so the C tile of the accumulating GEMMs stays cache-sized.
             let rowsPerBlock = Swift.max(1, Swift.min(ho, 8192 / wp))
-            let wide = UnsafeMutablePointer<Float>.allocate(capacity: cout * rowsPerBlock * wp)
-            defer { wide.deallocate() }
+            let wideBuffer = ScratchPool.shared.take(cout * rowsPerBlock * wp)
+            defer { ScratchPool.shared.give(wideBuffer) }
+            let wide = wideBuffer.pointer
             for ot in 0..<to {
                 // The window's padded frames ot·s .. ot·s+kt−1; only those holding input count.
                 let dt0 = Swift.max(0, p.timeFront - ot * stride.0)
@@ -140,10 +143,12 @@ extension CPUBackend {
 
     /// x's frames, zero-padded in space, time-major: [T, Cin, H+top+bottom, W+left+right], then
     /// `slack` zeros. One pass: each padded row is written once, its zero borders with it.
-    func padFrames(_ x: Tensor, top: Int, bottom: Int, left: Int, right: Int, slack: Int) -> UnsafeMutablePointer<Float> {
+    /// The buffer comes from the scratch pool; give it back.
+    func padFrames(_ x: Tensor, top: Int, bottom: Int, left: Int, right: Int, slack: Int) -> ScratchPool.Buffer {
         let cin = x.shape[0], t = x.shape[1], h = x.shape[2], w = x.shape[3]
         let hp = h + top + bottom, wp = w + left + right, frame = hp * wp
-        let padded = UnsafeMutablePointer<Float>.allocate(capacity: t * cin * frame + slack)
+        let buffer = ScratchPool.shared.take(t * cin * frame + slack)
+        let padded = buffer.pointer
         (padded + t * cin * frame).update(repeating: 0, count: slack)
         let src = x.data
         parallelChunks(t * cin, threads: threads) { planes in
@@ -160,7 +165,7 @@ extension CPUBackend {
                 (dstFrame + (h + top) * wp).update(repeating: 0, count: bottom * wp)
             }
         }
-        return padded
+        return buffer
     }
 
     public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int),

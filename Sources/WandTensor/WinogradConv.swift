@@ -23,17 +23,19 @@ extension CPUBackend {
         let th = (ho + 1) / 2, tw = (wo + 1) / 2, tiles = th * tw
         // Bottom and right padded up to whole tiles.
         let hp = 2 * th + 2, wp = 2 * tw + 2
-        let padded = padFrames(x, top: p.top, bottom: hp - h - p.top, left: p.left, right: wp - w - p.left, slack: 0)
-        defer { padded.deallocate() }
+        let paddedBuffer = padFrames(x, top: p.top, bottom: hp - h - p.top, left: p.left, right: wp - w - p.left, slack: 0)
+        defer { ScratchPool.shared.give(paddedBuffer) }
+        let padded = paddedBuffer.pointer
         let frame = hp * wp, rowsK = t * cin, ktc = kt * cin
 
-        let u = Self.winogradWeights(weight, threads: threads)
-        defer { u.deallocate() }
+        let uBuffer = Self.winogradWeights(weight, threads: threads)
+        defer { ScratchPool.shared.give(uBuffer) }
+        let u = uBuffer.pointer
 
         let chunk = chunkTiles ?? Swift.max(32, Swift.min(tiles, (64 << 20) / (16 * Swift.max(1, rowsK) * MemoryLayout<Float>.size)))
-        let v = UnsafeMutablePointer<Float>.allocate(capacity: 16 * rowsK * chunk)
-        let m = UnsafeMutablePointer<Float>.allocate(capacity: 16 * cout * chunk)
-        defer { v.deallocate(); m.deallocate() }
+        let vBuffer = ScratchPool.shared.take(16 * rowsK * chunk), mBuffer = ScratchPool.shared.take(16 * cout * chunk)
+        defer { ScratchPool.shared.give(vBuffer); ScratchPool.shared.give(mBuffer) }
+        let v = vBuffer.pointer, m = mBuffer.pointer
         let dst = out.data, bp = bias?.data
 
         var tile0 = 0
@@ -119,9 +121,11 @@ extension CPUBackend {
 
     /// U = G g Gᵀ for every 3×3 filter, G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1], stored [16][Cout][kt·Cin]
     /// so that the A of plane ξ over frames dt0..<dt1 is one block with lda = kt·Cin.
-    static func winogradWeights(_ weight: Tensor, threads: Int) -> UnsafeMutablePointer<Float> {
+    /// The buffer comes from the scratch pool; give it back.
+    static func winogradWeights(_ weight: Tensor, threads: Int) -> ScratchPool.Buffer {
         let cout = weight.shape[0], cin = weight.shape[1], kt = weight.shape[2], ktc = kt * cin
-        let u = UnsafeMutablePointer<Float>.allocate(capacity: 16 * cout * ktc)
+        let buffer = ScratchPool.shared.take(16 * cout * ktc)
+        let u = buffer.pointer
         let src = weight.data
         parallelChunks(cout, threads: threads) { outs in
             let step = cout * ktc, stride = kt * 9
@@ -156,7 +160,7 @@ extension CPUBackend {
                 }
             } }
         }
-        return u
+        return buffer
     }
 
     /// One row of Bᵀ d, times B, into planes ξ = 4a … 4a+3 (`step` apart).

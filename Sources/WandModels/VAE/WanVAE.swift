@@ -40,6 +40,7 @@ public struct WanVAE: Sendable {
               video.shape[2] % f == 0, video.shape[3] % f == 0 else {
             throw VAEError.badInput(detail: "encode expects [3, 4n+1, H, W] with H, W multiples of \(f); got \(video.shape)")
         }
+        defer { backend.releaseScratch() }  // the conv buffers kept between chunks
         let x = version == .wan22 ? try VAERearrange.patchify(video) : video
         let cache = CausalCache()
         var outputs: [Tensor] = []
@@ -104,6 +105,7 @@ public struct WanVAE: Sendable {
         guard latents.rank == 4, latents.shape[0] == config.zDim, latents.shape[1] >= 1 else {
             throw VAEError.badInput(detail: "decode expects [\(config.zDim), F, h, w]; got \(latents.shape)")
         }
+        defer { backend.releaseScratch() }  // the conv buffers kept between chunks
         let z = try denormalize(latents)
         let x = try layers.causalConv(z, "conv2", cache: nil)
         let cache = CausalCache()

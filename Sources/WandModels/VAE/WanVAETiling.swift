@@ -42,6 +42,7 @@ extension WanVAE {
         guard tiling.overlap >= 0, tiling.tileHeight > tiling.overlap, tiling.tileWidth > tiling.overlap else {
             throw VAEError.badInput(detail: "tiling \(tiling): tiles must be larger than the overlap")
         }
+        defer { backend.releaseScratch() }  // the conv buffers kept between tiles
         let f = latents.shape[1], h = latents.shape[2], w = latents.shape[3], s = version.spatialFactor
         let th = min(tiling.tileHeight, h), tw = min(tiling.tileWidth, w)
         let rows = tiling.origins(size: h, tile: th), cols = tiling.origins(size: w, tile: tw)
