@@ -61,10 +61,7 @@ extension CPUBackend {
             defer { ScratchPool.shared.give(wideBuffer) }
             let wide = wideBuffer.pointer
             for ot in 0..<to {
-                // The window's padded frames ot·s .. ot·s+kt−1; only those holding input count.
-                let dt0 = Swift.max(0, p.timeFront - ot * stride.0)
-                let dt1 = Swift.min(kt, t + p.timeFront - ot * stride.0)
-                let frames = dt1 - dt0, firstFrame = ot * stride.0 + dt0 - p.timeFront
+                let (dt0, frames, firstFrame) = Self.realFrames(output: ot, stride: stride.0, kt: kt, t: t, padding: p)
                 var r0 = 0
                 while r0 < ho {
                     let rows = Swift.min(rowsPerBlock, ho - r0), n = rows * wp
@@ -139,6 +136,15 @@ extension CPUBackend {
             }
         }
         return out
+    }
+
+    /// The input frames under output frame `ot`'s temporal window (padded frames ot·s … ot·s+kt−1):
+    /// the first kernel tap that sees one (`dt0`), how many do (`frames`, ≤ 0 for a window of pure
+    /// padding) and the first one's index in x (`firstFrame`).
+    static func realFrames(output ot: Int, stride: Int, kt: Int, t: Int, padding p: Conv3DPadding)
+        -> (dt0: Int, frames: Int, firstFrame: Int) {
+        let dt0 = Swift.max(0, p.timeFront - ot * stride), dt1 = Swift.min(kt, t + p.timeFront - ot * stride)
+        return (dt0, dt1 - dt0, ot * stride + dt0 - p.timeFront)
     }
 
     /// x's frames, zero-padded in space, time-major: [T, Cin, H+top+bottom, W+left+right], then

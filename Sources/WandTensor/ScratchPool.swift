@@ -20,6 +20,12 @@ final class ScratchPool: @unchecked Sendable {
 
     init() { pthread_mutex_init(mutex, nil) }
 
+    deinit {
+        for b in free { b.pointer.deallocate() }
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
     /// A buffer of at least `count` floats (contents undefined): the smallest free one that fits,
     /// else a new one.
     func take(_ count: Int) -> Buffer {

@@ -72,8 +72,7 @@ extension CPUBackend {
                 }
             }
             for ot in 0..<to {
-                let dt0 = Swift.max(0, p.timeFront - ot), dt1 = Swift.min(kt, t + p.timeFront - ot)
-                let frames = dt1 - dt0, firstFrame = ot + dt0 - p.timeFront
+                let (dt0, frames, firstFrame) = Self.realFrames(output: ot, stride: 1, kt: kt, t: t, padding: p)
                 if frames > 0 {
                     parallelChunks(16, threads: threads) { xis in
                         for xi in xis {
