@@ -32,8 +32,12 @@ struct ServeCommand: AsyncParsableCommand {
         // timestamped lines on stderr otherwise.
         let daemon = try Daemon(config: cfg, generator: engine, log: { Log.emit($0) })
 
-        // Signals arrive on a dispatch source rather than in a C handler.
+        // Signals arrive on a dispatch source rather than in a C handler. A source registers
+        // asynchronously after resume(), and with SIG_IGN a signal that comes before it has
+        // registered is lost, so wait for all of them before the daemon can say READY=1: a SIGHUP
+        // right after READY was dropped on a loaded CI machine.
         var sources: [DispatchSourceSignal] = []
+        let registered = DispatchGroup()
         for sig in [SIGTERM, SIGINT, SIGHUP] {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
@@ -42,8 +46,13 @@ struct ServeCommand: AsyncParsableCommand {
                     if sig == SIGHUP { _ = await daemon.reload() } else { await daemon.stop() }
                 }
             }
+            registered.enter()
+            source.setRegistrationHandler { registered.leave() }
             source.resume()
             sources.append(source)
+        }
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            registered.notify(queue: .global()) { done.resume() }
         }
         // The control socket (`wand status`, ...); socket activation through wand.socket is used when present.
         let control = try ControlServer.start(path: cfg.stateDir.path + "/control.sock", handler: daemon)
