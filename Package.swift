@@ -24,7 +24,7 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
         // The engine side: tensors -> models -> engine. No full Foundation below WandEngine.
-        // CWandKernels: WandTensor's AVX2/FMA inner loops (runtime CPU dispatch, portable fallback).
+        // CWandKernels: WandTensor's AVX2/AVX-512 inner loops (runtime CPU dispatch, portable fallback).
         .target(name: "CWandKernels", path: "Sources/CWandKernels"),
         .target(name: "WandTensor", dependencies: ["CBLAS", "CWandKernels"]),
         .target(name: "WandModels", dependencies: ["WandTensor"]),

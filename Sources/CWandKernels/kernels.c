@@ -1,4 +1,5 @@
 #include "wand_kernels.h"
+#include "cpu_level.h"
 #include <math.h>
 
 // 0: the best kernels the CPU has; 1: portable C only; 2: at most AVX2 (tests of each path).
@@ -89,9 +90,9 @@ static float exp_row_avx2(const float *src, float *dst, int n, float *maxInOut) 
 }
 
 __attribute__((target("avx2,fma")))
-static void online_tile_avx2(float *scores, int rows, int cols, float *rowMax, float *rowSum, float *acc, int d) {
+static void online_tile_avx2(float *scores, int rows, int cols, int ld, float *rowMax, float *rowSum, float *acc, int d) {
     for (int r = 0; r < rows; r++) {
-        float *row = scores + (long)r * cols;
+        float *row = scores + (long)r * ld;
         float old = rowMax[r], m = old;
         float sum = exp_row_avx2(row, row, cols, &m);
         float correction = old == -INFINITY ? 0.0f : exp_scalar_avx2(old - m);
@@ -167,9 +168,9 @@ static float exp_row_avx512(const float *src, float *dst, int n, float *maxInOut
 }
 
 __attribute__((target("avx512f")))
-static void online_tile_avx512(float *scores, int rows, int cols, float *rowMax, float *rowSum, float *acc, int d) {
+static void online_tile_avx512(float *scores, int rows, int cols, int ld, float *rowMax, float *rowSum, float *acc, int d) {
     for (int r = 0; r < rows; r++) {
-        float *row = scores + (long)r * cols;
+        float *row = scores + (long)r * ld;
         float old = rowMax[r], m = old;
         float sum = exp_row_avx512(row, row, cols, &m);
         float correction = old == -INFINITY ? 0.0f : expf(old - m);
@@ -182,30 +183,30 @@ static void online_tile_avx512(float *scores, int rows, int cols, float *rowMax,
     }
 }
 
-static int has_avx512(void) {
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx512f");
-    }
-    return cached && force_portable == 0;
-}
-
-static int has_avx2_fma(void) {
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    }
-    return cached && force_portable != 1;
-}
-#else
-static int has_avx2_fma(void) { return 0; }
+static int has_avx512(void) { return wand_cpu_level() >= WAND_LEVEL_AVX512; }
+static int has_avx2_fma(void) { return wand_cpu_level() >= WAND_LEVEL_AVX2; }
 #endif
 
-static void online_tile_portable(float *scores, int rows, int cols, float *rowMax, float *rowSum, float *acc, int d) {
+int wand_cpu_level(void) {
+#if defined(__x86_64__)
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx512f") ? WAND_LEVEL_AVX512
+               : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? WAND_LEVEL_AVX2
+               : WAND_LEVEL_PORTABLE;
+    }
+    if (force_portable == 1) return WAND_LEVEL_PORTABLE;
+    if (force_portable == 2 && cached > WAND_LEVEL_AVX2) return WAND_LEVEL_AVX2;
+    return cached;
+#else
+    return WAND_LEVEL_PORTABLE;
+#endif
+}
+
+static void online_tile_portable(float *scores, int rows, int cols, int ld, float *rowMax, float *rowSum, float *acc, int d) {
     for (int r = 0; r < rows; r++) {
-        float *row = scores + (long)r * cols;
+        float *row = scores + (long)r * ld;
         float old = rowMax[r], m = old;
         for (int j = 0; j < cols; j++) m = row[j] > m ? row[j] : m;
         float sum = 0;
@@ -217,12 +218,12 @@ static void online_tile_portable(float *scores, int rows, int cols, float *rowMa
     }
 }
 
-void wand_online_softmax_tile(float *scores, int rows, int cols, float *rowMax, float *rowSum, float *acc, int d) {
+void wand_online_softmax_tile(float *scores, int rows, int cols, int ld, float *rowMax, float *rowSum, float *acc, int d) {
 #if defined(__x86_64__)
-    if (has_avx512()) { online_tile_avx512(scores, rows, cols, rowMax, rowSum, acc, d); return; }
-    if (has_avx2_fma()) { online_tile_avx2(scores, rows, cols, rowMax, rowSum, acc, d); return; }
+    if (has_avx512()) { online_tile_avx512(scores, rows, cols, ld, rowMax, rowSum, acc, d); return; }
+    if (has_avx2_fma()) { online_tile_avx2(scores, rows, cols, ld, rowMax, rowSum, acc, d); return; }
 #endif
-    online_tile_portable(scores, rows, cols, rowMax, rowSum, acc, d);
+    online_tile_portable(scores, rows, cols, ld, rowMax, rowSum, acc, d);
 }
 
 void wand_softmax_row(const float *src, float *dst, int n) {

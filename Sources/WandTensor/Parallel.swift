@@ -7,14 +7,20 @@ import Glibc
 /// from a Swift-concurrency thread (an actor, an async main) runs its iterations one after the
 /// other on Linux, which would make every op single-threaded inside the engine actor.
 func parallelChunks(_ count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+    parallelChunks(count, threads: threads) { _, range in body(range) }
+}
+
+/// The same, telling each chunk its index (below `threads`): no two chunks of one call share an
+/// index, so a caller can hand chunk `c` scratch buffer `c`, allocated once for several calls.
+func parallelChunks(_ count: Int, threads: Int, _ body: (_ chunk: Int, Range<Int>) -> Void) {
     let chunks = Swift.max(1, Swift.min(threads, count))
     if chunks == 1 || WorkerPool.isInsidePool {
-        if count > 0 { body(0..<count) }
+        if count > 0 { body(0, 0..<count) }
         return
     }
     WorkerPool.shared.run(chunks) { c in
         let lo = count * c / chunks, hi = count * (c + 1) / chunks
-        if lo < hi { body(lo..<hi) }
+        if lo < hi { body(c, lo..<hi) }
     }
 }
 
