@@ -6,6 +6,9 @@ extension CPUBackend {
     /// tiles to keep every thread busy.
     static let attentionQueryBlock = 512
     static let attentionKeyBlock = 2048
+    /// At most this much memory for the packed K and V of a group of heads (one head always fits:
+    /// 2·L·d floats, 77 MB at L = 75,600 and d = 128).
+    static let attentionPackedBytes = 256 << 20
 
     /// Flash-attention style: for each (head, block of queries) walk the keys in blocks, keep the
     /// running row max `m`, row sum `l` and unnormalized output `O`, rescaling O when the max
@@ -39,9 +42,10 @@ extension CPUBackend {
         let qBlocks = (lq + bq - 1) / bq
         // One head's packed K and V serve all threads; several heads go together only when one
         // has too few query blocks to keep every thread busy (short sequences, where they are small).
-        let group = Swift.max(1, Swift.min(heads, (2 * threads + qBlocks - 1) / qBlocks))
         let kPanels = kPad / panel
         let headFloats = kPad * d + dPad * kPad
+        let group = Swift.max(1, Swift.min(heads, (2 * threads + qBlocks - 1) / qBlocks,
+                                           Self.attentionPackedBytes / (headFloats * MemoryLayout<Float>.size)))
         let packed = UnsafeMutablePointer<Float>.allocate(capacity: group * headFloats)
         let scratchSets = Swift.max(1, Swift.min(threads, group * qBlocks))
         let scratchFloats = bq * d + bq * bk + bq * dPad + 2 * bq
