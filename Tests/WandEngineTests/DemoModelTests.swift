@@ -50,10 +50,11 @@ final class DemoModelTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(score, DemoModelTests.minimumScore, report.joined(separator: "\n"))
     }
 
-    /// Set from measurement: the committed model reads back 7 of these 12 attributes here (the
-    /// three backgrounds, two colours, two shapes); the eval, on the release build and through H.264,
-    /// reads 9: this small model is that sensitive to rounding. The bar leaves two attributes of margin for
-    /// other machines' rounding; a broken stage (noise, text, DiT, sampler, VAE) loses the
-    /// backgrounds as well and falls below.
-    static let minimumScore = 5.0 / 12.0
+    /// Set from measurement: the committed model reads back 9 of these 12 attributes here, as in
+    /// the eval (the three backgrounds, the three motions, two colours, one shape: "white triangle grows
+    /// on brown", "purple circle shrinks on blue", "yellow circle shrinks on black"); this small
+    /// model is sensitive to rounding. The bar leaves two attributes of margin for other machines'
+    /// rounding; a broken stage (noise, text, DiT, sampler, VAE) loses the backgrounds as well and
+    /// falls below.
+    static let minimumScore = 7.0 / 12.0
 }

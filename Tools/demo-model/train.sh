@@ -25,7 +25,16 @@ wait
 "$PY" train_dit.py --out "$WORK" --minutes "${DIT_MORE_MINUTES:-20}" --threads 2 --batch 12 --lr 8e-4 --resume
 "$PY" train_dit.py --out "$WORK" --minutes "${DIT_ANNEAL_MINUTES:-95}" --threads 2 --batch 12 --lr 8e-4 \
   --lr-end 1e-4 --resume
-# 3. The diffusers folder, the demo's inputs and the detector test's ground truth.
-"$PY" export.py --train "$WORK" --out ../../Samples/models/wand-demo
+# 3. A second run from the exported model with a fresh optimiser: 80 min on two threads, lr 5e-4
+#    annealed to 2e-5 (the committed model's last phase; it ran on latents re-encoded by the
+#    exported VAE, the same encoder in bfloat16).
+"$PY" export.py --train "$WORK" --out "$WORK/stage1"
+mkdir -p "$WORK/continue"
+ln -sfn "$WORK/latents" "$WORK/continue/latents"
+ln -sfn "$WORK/stage1/vae" "$WORK/continue/vae"
+"$PY" train_dit.py --out "$WORK/continue" --init "$WORK/stage1" --minutes "${DIT_CONTINUE_MINUTES:-80}" --threads 2 \
+  --batch 12 --lr 5e-4 --lr-end 2e-5
+# 4. The diffusers folder, the demo's inputs and the detector test's ground truth.
+"$PY" export.py --train "$WORK/continue" --out ../../Samples/models/wand-demo
 "$PY" make_samples.py
 "$PY" make_fixtures.py
