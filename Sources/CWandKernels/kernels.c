@@ -90,25 +90,6 @@ static float exp_row_avx2(const float *src, float *dst, int n, float *maxInOut) 
 }
 
 __attribute__((target("avx2,fma")))
-static void online_tile_avx2(float *scores, int rows, int cols, int ld, float *rowMax, float *rowSum, float *acc, int d) {
-    for (int r = 0; r < rows; r++) {
-        float *row = scores + (long)r * ld;
-        float old = rowMax[r], m = old;
-        float sum = exp_row_avx2(row, row, cols, &m);
-        float correction = old == -INFINITY ? 0.0f : exp_scalar_avx2(old - m);
-        rowMax[r] = m;
-        rowSum[r] = rowSum[r] * correction + sum;
-        if (correction != 1.0f) {
-            float *a = acc + (long)r * d;
-            __m256 c = _mm256_set1_ps(correction);
-            int t = 0;
-            for (; t + 8 <= d; t += 8) _mm256_storeu_ps(a + t, _mm256_mul_ps(_mm256_loadu_ps(a + t), c));
-            for (; t < d; t++) a[t] *= correction;
-        }
-    }
-}
-
-__attribute__((target("avx2,fma")))
 static void softmax_row_avx2(const float *src, float *dst, int n) {
     float m = -INFINITY;
     float sum = exp_row_avx2(src, dst, n, &m);
@@ -167,22 +148,6 @@ static float exp_row_avx512(const float *src, float *dst, int n, float *maxInOut
     return _mm512_reduce_add_ps(acc);
 }
 
-__attribute__((target("avx512f")))
-static void online_tile_avx512(float *scores, int rows, int cols, int ld, float *rowMax, float *rowSum, float *acc, int d) {
-    for (int r = 0; r < rows; r++) {
-        float *row = scores + (long)r * ld;
-        float old = rowMax[r], m = old;
-        float sum = exp_row_avx512(row, row, cols, &m);
-        float correction = old == -INFINITY ? 0.0f : expf(old - m);
-        rowMax[r] = m;
-        rowSum[r] = rowSum[r] * correction + sum;
-        if (correction != 1.0f) {
-            float *a = acc + (long)r * d;
-            for (int t = 0; t < d; t++) a[t] *= correction;
-        }
-    }
-}
-
 static int has_avx512(void) { return wand_cpu_level() >= WAND_LEVEL_AVX512; }
 static int has_avx2_fma(void) { return wand_cpu_level() >= WAND_LEVEL_AVX2; }
 #endif
@@ -204,14 +169,25 @@ int wand_cpu_level(void) {
 #endif
 }
 
-static void online_tile_portable(float *scores, int rows, int cols, int ld, float *rowMax, float *rowSum, float *acc, int d) {
+static float exp_one_portable(float x) { return expf(x); }
+
+static float exp_row_portable(const float *src, float *dst, int n, float *maxInOut) {
+    float m = *maxInOut, sum = 0;
+    for (int j = 0; j < n; j++) m = src[j] > m ? src[j] : m;
+    *maxInOut = m;
+    for (int j = 0; j < n; j++) { dst[j] = expf(src[j] - m); sum += dst[j]; }
+    return sum;
+}
+
+// One loop for every level; only the row's exp (and the scalar exp of the correction) differ.
+typedef float (*exp_row_fn)(const float *src, float *dst, int n, float *maxInOut);
+static void online_tile(exp_row_fn exp_row, float (*exp_one)(float), float *scores, int rows, int cols, int ld,
+                        float *rowMax, float *rowSum, float *acc, int d) {
     for (int r = 0; r < rows; r++) {
         float *row = scores + (long)r * ld;
         float old = rowMax[r], m = old;
-        for (int j = 0; j < cols; j++) m = row[j] > m ? row[j] : m;
-        float sum = 0;
-        for (int j = 0; j < cols; j++) { row[j] = expf(row[j] - m); sum += row[j]; }
-        float correction = old == -INFINITY ? 0.0f : expf(old - m);
+        float sum = exp_row(row, row, cols, &m);
+        float correction = old == -INFINITY ? 0.0f : exp_one(old - m);
         rowMax[r] = m;
         rowSum[r] = rowSum[r] * correction + sum;
         if (correction != 1.0f) for (int t = 0; t < d; t++) acc[(long)r * d + t] *= correction;
@@ -220,10 +196,10 @@ static void online_tile_portable(float *scores, int rows, int cols, int ld, floa
 
 void wand_online_softmax_tile(float *scores, int rows, int cols, int ld, float *rowMax, float *rowSum, float *acc, int d) {
 #if defined(__x86_64__)
-    if (has_avx512()) { online_tile_avx512(scores, rows, cols, ld, rowMax, rowSum, acc, d); return; }
-    if (has_avx2_fma()) { online_tile_avx2(scores, rows, cols, ld, rowMax, rowSum, acc, d); return; }
+    if (has_avx512()) { online_tile(exp_row_avx512, exp_one_portable, scores, rows, cols, ld, rowMax, rowSum, acc, d); return; }
+    if (has_avx2_fma()) { online_tile(exp_row_avx2, exp_scalar_avx2, scores, rows, cols, ld, rowMax, rowSum, acc, d); return; }
 #endif
-    online_tile_portable(scores, rows, cols, ld, rowMax, rowSum, acc, d);
+    online_tile(exp_row_portable, exp_one_portable, scores, rows, cols, ld, rowMax, rowSum, acc, d);
 }
 
 void wand_softmax_row(const float *src, float *dst, int n) {
