@@ -47,14 +47,15 @@ final class DemoModelTests: XCTestCase {
             report.append("\(c.prompt) -> \(found)")
         }
         let score = Double(right) / Double(total)
+        // Printed on success too, so that CI logs show the margin drifting before the bar is hit.
+        print("demo model: \(right) of \(total) attributes right\n" + report.joined(separator: "\n"))
         XCTAssertGreaterThanOrEqual(score, DemoModelTests.minimumScore, report.joined(separator: "\n"))
     }
 
-    /// Set from measurement: the committed model reads back 9 of these 12 attributes here, as in
-    /// the eval (the three backgrounds, the three motions, two colours, one shape: "white triangle grows
-    /// on brown", "purple circle shrinks on blue", "yellow circle shrinks on black"); this small
-    /// model is sensitive to rounding. The bar leaves two attributes of margin for other machines'
-    /// rounding; a broken stage (noise, text, DiT, sampler, VAE) loses the backgrounds as well and
-    /// falls below.
-    static let minimumScore = 7.0 / 12.0
+    /// Set from measurement: the committed model reads back 10 of these 12 attributes here, as in
+    /// the eval (all backgrounds, colours and motions, one shape: "white triangle grows on brown",
+    /// "yellow circle shrinks on blue", "yellow triangle shrinks on black"); this small model is
+    /// sensitive to rounding. The bar leaves two attributes of margin for other machines' rounding;
+    /// a broken stage (noise, text, DiT, sampler, VAE) loses the backgrounds as well and falls below.
+    static let minimumScore = 8.0 / 12.0
 }
