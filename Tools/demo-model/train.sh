@@ -25,24 +25,23 @@ wait
 "$PY" train_dit.py --out "$WORK" --minutes "${DIT_MORE_MINUTES:-20}" --threads 2 --batch 12 --lr 8e-4 --resume
 "$PY" train_dit.py --out "$WORK" --minutes "${DIT_ANNEAL_MINUTES:-95}" --threads 2 --batch 12 --lr 8e-4 \
   --lr-end 1e-4 --resume
-# 3. A second run from the exported model with a fresh optimiser: 80 min on two threads, lr 5e-4
-#    annealed to 2e-5 (the committed model's last phase; it ran on latents re-encoded by the
-#    exported VAE, the same encoder in bfloat16).
-"$PY" export.py --train "$WORK" --out "$WORK/stage1"
-mkdir -p "$WORK/continue"
-ln -sfn "$WORK/latents" "$WORK/continue/latents"
-ln -sfn "$WORK/stage1/vae" "$WORK/continue/vae"
-"$PY" train_dit.py --out "$WORK/continue" --init "$WORK/stage1" --minutes "${DIT_CONTINUE_MINUTES:-80}" --threads 2 \
-  --batch 12 --lr 5e-4 --lr-end 2e-5
-# 4. A third run from that one, the same way: 125 min under bfloat16 autocast (1.4x the steps of
-#    float32 on this CPU's AVX-512 BF16; drop --bf16 on a CPU without it).
-"$PY" export.py --train "$WORK/continue" --out "$WORK/stage2"
-mkdir -p "$WORK/third"
-ln -sfn "$WORK/latents" "$WORK/third/latents"
-ln -sfn "$WORK/stage1/vae" "$WORK/third/vae"
-"$PY" train_dit.py --out "$WORK/third" --init "$WORK/stage2" --minutes "${DIT_THIRD_MINUTES:-125}" --threads 2 \
-  --batch 12 --lr 5e-4 --lr-end 2e-5 --bf16
-# 5. The diffusers folder, the demo's inputs and the detector test's ground truth.
+# 3. Two more runs, each from the previous one's export with a fresh optimiser, lr 5e-4 annealed
+#    to 2e-5 on two threads, on the same latents (the committed model's ran on latents re-encoded
+#    by the exported VAE, the same encoder in bfloat16): 80 min in float32, then 125 min under
+#    bfloat16 autocast (1.4x the steps of float32 on this CPU's AVX-512 BF16; drop --bf16 on a CPU
+#    without it).
+run_from_export() {  # FROM_TRAIN_DIR NEW_TRAIN_DIR MINUTES [train_dit.py options]
+  local from=$1 dir=$2 minutes=$3; shift 3
+  "$PY" export.py --train "$from" --out "$from/exported"
+  mkdir -p "$dir"
+  ln -sfn "$WORK/latents" "$dir/latents"
+  ln -sfn "$WORK/exported/vae" "$dir/vae"  # the VAE stays the first export's throughout
+  "$PY" train_dit.py --out "$dir" --init "$from/exported" --minutes "$minutes" --threads 2 \
+    --batch 12 --lr 5e-4 --lr-end 2e-5 "$@"
+}
+run_from_export "$WORK" "$WORK/continue" "${DIT_CONTINUE_MINUTES:-80}"
+run_from_export "$WORK/continue" "$WORK/third" "${DIT_THIRD_MINUTES:-125}" --bf16
+# 4. The diffusers folder, the demo's inputs and the detector test's ground truth.
 "$PY" export.py --train "$WORK/third" --out ../../Samples/models/wand-demo
 "$PY" make_samples.py
 "$PY" make_fixtures.py
