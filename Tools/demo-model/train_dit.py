@@ -23,8 +23,8 @@ from diffusers import WanTransformer3DModel
 from transformers import UMT5Config, UMT5EncoderModel
 
 import dataset
+import folded_padding
 
-TEXT_LEN = 512  # Wan pads every prompt's embedding to 512 rows with zeros
 DIT_CONFIG = dict(patch_size=(1, 2, 2), num_attention_heads=4, attention_head_dim=64, in_channels=48,
                   out_channels=48, text_dim=128, freq_dim=256, ffn_dim=768, num_layers=4,
                   cross_attn_norm=True, qk_norm="rms_norm_across_heads", eps=1e-6, image_dim=None,
@@ -61,7 +61,8 @@ def train_tokenizer(out_dir):
     return spm.SentencePieceProcessor(model_file=os.path.join(out_dir, "spiece.model"))
 
 
-def encode_text(sp, text_encoder, prompts):
+def encode_rows(sp, text_encoder, prompts):
+    """The encoder's rows for the prompts, zero past each one's length ([B, longest, D]), and the lengths."""
     ids = [sp.encode(p) + [1] for p in prompts]
     n = max(len(i) for i in ids)
     input_ids = torch.zeros(len(ids), n, dtype=torch.long)
@@ -70,8 +71,13 @@ def encode_text(sp, text_encoder, prompts):
         input_ids[b, :len(i)] = torch.tensor(i)
         mask[b, :len(i)] = 1
     rows = text_encoder(input_ids=input_ids, attention_mask=mask).last_hidden_state
-    rows = rows * mask[..., None]
-    return F.pad(rows, (0, 0, 0, TEXT_LEN - n))
+    return rows * mask[..., None], [len(i) for i in ids]
+
+
+def encode_text(sp, text_encoder, prompts):
+    """The context as Wan builds it: the rows padded to 512 with zeros."""
+    rows, _ = encode_rows(sp, text_encoder, prompts)
+    return F.pad(rows, (0, 0, 0, folded_padding.TEXT_LEN - rows.shape[1]))
 
 
 class LatentSet:
@@ -107,6 +113,17 @@ def sample_sigmas(b, rng_t):
     u = torch.rand(b, generator=rng_t)
     shifted = 3.0 * u / (1 + 2.0 * u)
     return torch.where(torch.rand(b, generator=rng_t) < 0.5, u, shifted).clamp(1e-3, 1.0)
+
+
+def check_folded_padding(dit, text_encoder, sp, data, mean, inv_std):
+    """folded_padding.check on four training clips at mixed noise levels, before any step."""
+    z0 = (data.all[:4] - mean) * inv_std
+    sigma = torch.tensor([0.2, 0.5, 0.8, 1.0]).view(4, 1, 1, 1, 1)
+    zt = (1 - sigma) * z0 + sigma * torch.randn(z0.shape, generator=torch.Generator().manual_seed(2))
+    timestep = (sigma.view(4, 1) * 1000).expand(4, zt.shape[2] * zt.shape[3] * zt.shape[4] // 4)
+    with torch.no_grad():
+        rows, lengths = encode_rows(sp, text_encoder, data.captions[:3] + [""])
+    return folded_padding.check(dit, zt, timestep, rows, lengths)
 
 
 def main():
@@ -170,6 +187,9 @@ def main():
     print(f"DiT {sum(q.numel() for q in dit.parameters()):,} params, text encoder "
           f"{sum(q.numel() for q in text_encoder.parameters()):,}, vocab {sp.get_piece_size()}", flush=True)
 
+    cross_attention, diff = check_folded_padding(dit, text_encoder, sp, data, mean, inv_std)
+    print(f"folded text padding: largest difference from the 512-row context {diff:.2e}", flush=True)
+
     t0, losses, shape_losses, encoding_finished = time.time(), [], [], False
     while time.time() - t0 < args.minutes * 60:
         if step % 50 == 0 and not encoding_finished:
@@ -192,7 +212,8 @@ def main():
         zt = frame_mask * zt + (1 - frame_mask) * z0
         timestep = (frame_mask[:, 0, :, ::2, ::2] * (sigma * 1000).view(b, 1, 1, 1)).flatten(1)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
-            context = encode_text(sp, text_encoder, prompts)
+            rows, lengths = encode_rows(sp, text_encoder, prompts)
+            context, cross_attention.bias = folded_padding.fold(rows, lengths)
             pred = dit(hidden_states=zt, timestep=timestep, encoder_hidden_states=context,
                        return_dict=False)[0].float()
         shape = data.all_masks[idx].unsqueeze(1).float()
