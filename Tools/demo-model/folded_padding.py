@@ -38,6 +38,11 @@ class FoldedPaddingCrossAttention:
         return attn.to_out[1](attn.to_out[0](out))
 
 
+def pad(rows):
+    """The context as Wan builds it: [B, n, D] text rows padded with zero rows to 512."""
+    return F.pad(rows, (0, 0, 0, TEXT_LEN - rows.shape[1]))
+
+
 def fold(rows, lengths):
     """rows: [B, n, D] text rows, zero past each prompt's length -> (context [B, n + 1, D], bias [B, n + 1])."""
     b, n, _ = rows.shape
@@ -61,8 +66,8 @@ def check(dit, hidden_states, timestep, rows, lengths, tolerance=1e-4):
     float32); raises if they differ by more than `tolerance`. Leaves the folded processor installed
     and returns it with the largest difference."""
     with torch.no_grad():
-        full = F.pad(rows, (0, 0, 0, TEXT_LEN - rows.shape[1]))
-        want = dit(hidden_states=hidden_states, timestep=timestep, encoder_hidden_states=full, return_dict=False)[0]
+        want = dit(hidden_states=hidden_states, timestep=timestep, encoder_hidden_states=pad(rows),
+                   return_dict=False)[0]
         processor = install(dit)
         context, processor.bias = fold(rows, lengths)
         got = dit(hidden_states=hidden_states, timestep=timestep, encoder_hidden_states=context, return_dict=False)[0]

@@ -5,6 +5,7 @@ model in the diffusers layout.
 
 Half of the batches condition on the first latent frame as Wan2.2 TI2V does (clean first frame,
 timestep 0 on its tokens, no loss there), so the same model serves t2v, ti2v and edit.
+Cross-attention runs on the folded text padding of folded_padding.py (same outputs, less work).
 """
 import argparse
 import glob
@@ -76,8 +77,7 @@ def encode_rows(sp, text_encoder, prompts):
 
 def encode_text(sp, text_encoder, prompts):
     """The context as Wan builds it: the rows padded to 512 with zeros."""
-    rows, _ = encode_rows(sp, text_encoder, prompts)
-    return F.pad(rows, (0, 0, 0, folded_padding.TEXT_LEN - rows.shape[1]))
+    return folded_padding.pad(encode_rows(sp, text_encoder, prompts)[0])
 
 
 class LatentSet:
