@@ -140,6 +140,11 @@ def main():
                    help="loss weight of the latent pixels the shape touches (dataset.latent_shape_mask), "
                         "against 1 for the background: the shape is a small part of the frame, and "
                         "with equal weights the model learns backgrounds long before shapes")
+    p.add_argument("--cond-prob", type=float, default=0.5,
+                   help="share of the batches that pin the clean first frame (ti2v); the rest are t2v")
+    p.add_argument("--first-frame-weight", type=float, default=1.0,
+                   help="loss weight of latent frame 0 in the t2v batches, against 1 for the others: in "
+                        "t2v the first frame fixes where the shape starts, and the rest follow from it")
     p.add_argument("--init", help="go on from an exported model folder (e.g. Samples/models/wand-demo): "
                                   "its tokenizer, text encoder and DiT; the optimiser starts afresh")
     p.add_argument("--bf16", action="store_true",
@@ -206,7 +211,7 @@ def main():
         s = sigma.view(b, 1, 1, 1, 1)
         zt = (1 - s) * z0 + s * noise
         # first-frame conditioning (TI2V): clean latent frame 0, timestep 0 on its tokens
-        cond = (torch.rand(b, generator=rng_t) < 0.5).view(b, 1, 1, 1, 1)
+        cond = (torch.rand(b, generator=rng_t) < args.cond_prob).view(b, 1, 1, 1, 1)
         frame_mask = torch.ones(b, 1, t, h, w)
         frame_mask[:, :, 0] = torch.where(cond.view(b, 1, 1, 1), 0.0, 1.0)
         zt = frame_mask * zt + (1 - frame_mask) * z0
@@ -218,6 +223,7 @@ def main():
                        return_dict=False)[0].float()
         shape = data.all_masks[idx].unsqueeze(1).float()
         weight = frame_mask * (1 + (args.shape_weight - 1) * shape)
+        weight[:, :, 0] *= args.first_frame_weight  # zero already where the first frame is pinned
         err = (pred - (noise - z0)).pow(2)
         loss = (err * weight).sum() / (weight.sum() * 48)
         with torch.no_grad():
