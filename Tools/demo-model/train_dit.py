@@ -3,8 +3,9 @@ Wan2.2 TI2V-style DiT (diffusers WanTransformer3DModel, 48 latent channels, patc
 timesteps) with flow matching on the latents that encode_latents.py writes, then export the whole
 model in the diffusers layout.
 
-Half of the batches condition on the first latent frame as Wan2.2 TI2V does (clean first frame,
-timestep 0 on its tokens, no loss there), so the same model serves t2v, ti2v and edit.
+A share of the batches (--cond-prob, half by default) condition on the first latent frame as
+Wan2.2 TI2V does (clean first frame, timestep 0 on its tokens, no loss there), so the same model
+serves t2v, ti2v and edit.
 Cross-attention runs on the folded text padding of folded_padding.py (same outputs, less work).
 """
 import argparse
