@@ -46,7 +46,11 @@ run_from_export "$WORK/continue" "$WORK/third" "${DIT_THIRD_MINUTES:-125}" --bf1
 run_from_export "$WORK/third" "$WORK/fourth" "${DIT_FOURTH_MINUTES:-136}" --bf16
 run_from_export "$WORK/fourth" "$WORK/fifth" "${DIT_FIFTH_MINUTES:-125}" --bf16 --lr 4e-4 \
   --cond-prob 0.3 --first-frame-weight 2
+# Then 122 min further that way at lr 3e-4 annealed to 1e-5: first frame pinned in 25 % of the
+# batches, and the latent pixels the shape touches weighted twice (the shape was the weakest).
+run_from_export "$WORK/fifth" "$WORK/sixth" "${DIT_SIXTH_MINUTES:-122}" --bf16 --lr 3e-4 \
+  --lr-end 1e-5 --cond-prob 0.25 --first-frame-weight 2 --shape-weight 2
 # 4. The diffusers folder, the demo's inputs and the detector test's ground truth.
-"$PY" export.py --train "$WORK/fifth" --out ../../Samples/models/wand-demo
+"$PY" export.py --train "$WORK/sixth" --out ../../Samples/models/wand-demo
 "$PY" make_samples.py
 "$PY" make_fixtures.py
