@@ -25,8 +25,8 @@ wait
 "$PY" train_dit.py --out "$WORK" --minutes "${DIT_MORE_MINUTES:-20}" --threads 2 --batch 12 --lr 8e-4 --resume
 "$PY" train_dit.py --out "$WORK" --minutes "${DIT_ANNEAL_MINUTES:-95}" --threads 2 --batch 12 --lr 8e-4 \
   --lr-end 1e-4 --resume
-# 3. More runs, each from the previous one's export with a fresh optimiser, lr 5e-4 annealed
-#    to 2e-5 on two threads, on the same latents (the committed model's ran on latents re-encoded
+# 3. More runs, each from the previous one's export with a fresh optimiser, by default lr 5e-4
+#    annealed to 2e-5 on two threads (later runs override it below), on the same latents (the committed model's ran on latents re-encoded
 #    by the exported VAE, the same encoder in bfloat16): 80 min in float32, then 125 min under
 #    bfloat16 autocast (1.4x the steps of float32 on this CPU's AVX-512 BF16; drop --bf16 on a CPU
 #    without it).
