@@ -10,45 +10,49 @@ struct GenerateCommand: AsyncParsableCommand {
         abstract: "Make one video without the daemon, on the same engine code path as the daemon's jobs.")
 
     @Option(name: .long, help: "A model folder (official Wan layout or diffusers).") var model: String
-    @Option(name: .long, help: "t2v | ti2v | i2v | edit") var mode: String = "t2v"
+    @Option(name: .long, help: "t2v | ti2v | i2v | edit (default: edit with --video; with --image, i2v on an I2V model, else ti2v; else t2v)") var mode: String?
     @Option(name: .long) var prompt: String
     @Option(name: .long, help: "Default: the official negative prompt (official folders) or none (diffusers folders).") var negativePrompt: String?
     @Option(name: .long, help: "An image for i2v and ti2v.") var image: String?
     @Option(name: .long, help: "The source video for edit.") var video: String?
     @Option(name: .long) var seed: UInt64?
     @Option(name: .long) var steps: Int?
-    @Option(name: .long, help: "WIDTHxHEIGHT") var size: String?
+    @Option(name: .long, help: "WIDTHxHEIGHT (default: the model's first size)") var size: String?
     @Option(name: .long) var frames: Int?
     @Option(name: .long) var fps: Int?
     @Option(name: .long, help: "Guidance of the high-noise expert (or the only model).") var guidance: Float?
     @Option(name: .long, help: "Guidance of the low-noise expert.") var guidanceLow: Float?
     @Option(name: .long) var shift: Double?
-    @Option(name: .long, help: "unipc | dpm++ | euler") var sampler: String = "unipc"
-    @Option(name: .long, help: "edit: how much of the source is re-generated (0...1).") var strength: Double = 0.8
+    @Option(name: .long, help: "unipc | dpm++ | euler (default: the model's, else unipc)") var sampler: String?
+    @Option(name: .long, help: "edit: how much of the source is re-generated (0...1; default 0.8).") var strength: Double?
     @Option(name: .long) var out: String
     @Option(name: .long, help: "Also save the final latents (before decoding) as safetensors.") var latentsOut: String?
     @Option(name: .long, help: "Compute threads (default: all cores).") var threads: Int?
     @Option(name: .long, help: "Decode in spatial tiles of this many pixels (e.g. 256) to bound the VAE's memory.") var vaeTile: Int?
 
     func run() async throws {
-        guard let mode = GenerationMode(rawValue: mode), [.t2v, .ti2v, .i2v, .edit].contains(mode) else {
-            throw ValidationError("--mode must be t2v, ti2v, i2v or edit")
+        let card: ModelCard
+        do { card = try ModelCard.read(folder: URL(fileURLWithPath: model)) } catch {
+            throw ValidationError("\(error)")
         }
-        guard let sampler = SamplerKind(rawValue: sampler) else { throw ValidationError("--sampler must be unipc, dpm++ or euler") }
-        let defaults = GenerateDefaults.official(mode)
-        var (width, height) = defaults.size
+        let mode = try chosenMode(card.kind)
+        let defaults = GenerateDefaults.resolve(card: card, mode: mode)
+        let samplerName = sampler ?? defaults.sampler.rawValue
+        guard let samplerKind = SamplerKind(rawValue: samplerName) else { throw ValidationError("--sampler must be unipc, dpm++ or euler") }
+        var (width, height) = (defaults.size.width, defaults.size.height)
         if let size {
             let parts = size.lowercased().split(separator: "x").compactMap { Int($0) }
             guard parts.count == 2 else { throw ValidationError("--size must look like 1280x720") }
             (width, height) = (parts[0], parts[1])
         }
+        FileHandle.standardError.write(Data("\(defaults.summary)\n".utf8))
         var request = GenerationRequest(
             mode: mode, modelName: URL(fileURLWithPath: model).lastPathComponent, modelPath: model, prompt: prompt,
-            negativePrompt: negativePrompt, seed: seed ?? UInt64.random(in: 0...UInt64(Int64.max)),
+            negativePrompt: negativePrompt ?? defaults.negativePrompt, seed: seed ?? UInt64.random(in: 0...UInt64(Int64.max)),
             width: width, height: height, frames: frames ?? defaults.frames, fps: fps ?? defaults.fps,
-            steps: steps ?? defaults.steps, sampler: sampler, shift: shift,
-            guidance: guidance ?? Float(defaults.guidanceHigh), guidanceLow: guidanceLow ?? guidance.map { $0 } ?? Float(defaults.guidanceLow),
-            strength: strength)
+            steps: steps ?? defaults.steps, sampler: samplerKind, shift: shift ?? defaults.shift,
+            guidance: guidance ?? Float(defaults.guidance.high), guidanceLow: guidanceLow ?? guidance ?? Float(defaults.guidance.low),
+            strength: strength ?? defaults.strength)
         if let vaeTile {
             guard (64...4096).contains(vaeTile), vaeTile % 16 == 0 else {
                 throw ValidationError("--vae-tile must be a multiple of 16 from 64 to 4096")
@@ -64,10 +68,9 @@ struct GenerateCommand: AsyncParsableCommand {
             request.video = clip.frames.map { RGBImage(width: $0.width, height: $0.height, pixels: $0.pixels) }
         }
         let engine = Engine(memoryBudgetBytes: Int(Double(ProcessInfo.processInfo.physicalMemory) * 0.9), threads: threads)
-        let result = try await engine.generate(request, progress: { p in
-            let step = p.totalSteps > 0 ? " \(p.step)/\(p.totalSteps)" : ""
-            FileHandle.standardError.write(Data("\(p.stage.rawValue)\(step)\n".utf8))
-        }, isCancelled: { false })
+        let meter = ProgressMeter()
+        let result = try await engine.generate(request, progress: { meter.report($0) }, isCancelled: { false })
+        meter.finish()
         // Labelled like the daemon's outputs: visible label, invisible mark (payload from the seed), tags.
         let jobID = "generate-\(request.seed)"
         let clip = VideoFrames(frames: result.frames.map { RGBFrame(width: $0.width, height: $0.height, pixels: $0.pixels) }, fps: result.fps)
@@ -96,14 +99,85 @@ func writeSafetensors(name: String, shape: [Int], values: [Float], to path: Stri
     try data.write(to: URL(fileURLWithPath: path))
 }
 
-/// The official per-mode defaults `wand generate` starts from (shared/reference/wan-architecture.md 3.2).
+/// What `wand generate` fills in for options left out: the model folder's card and detected family
+/// (ModelCard), the same sources the daemon uses; a folder whose family cannot be told gets the
+/// official defaults of the family that usually runs the mode.
 struct GenerateDefaults {
-    var steps: Int, frames: Int, fps: Int, size: (Int, Int), guidanceHigh: Double, guidanceLow: Double
-    static func official(_ mode: GenerationMode) -> GenerateDefaults {
-        switch mode {
-        case .ti2v: return GenerateDefaults(steps: 50, frames: 121, fps: 24, size: (1280, 704), guidanceHigh: 5, guidanceLow: 5)
-        case .i2v: return GenerateDefaults(steps: 40, frames: 81, fps: 16, size: (1280, 720), guidanceHigh: 3.5, guidanceLow: 3.5)
-        default: return GenerateDefaults(steps: 40, frames: 81, fps: 16, size: (1280, 720), guidanceHigh: 4, guidanceLow: 3)
+    var size: VideoSize, frames: Int, fps: Int, steps: Int, sampler: Sampler, shift: Double?
+    var guidance: Guidance, strength: Double, negativePrompt: String?
+    var summary: String
+
+    static func resolve(card: ModelCard, mode: GenerationMode) -> GenerateDefaults {
+        let kind = card.kind ?? {
+            switch mode {
+            case .ti2v: return .ti2v5B
+            case .i2v: return .i2vA14B
+            case .s2v: return .s2v14B
+            case .animate: return .animate14B
+            case .t2v, .edit: return .t2vA14B
+            }
+        }()
+        let family = ModelDefaults.of(kind)
+        let d = card.defaults
+        var g = GenerateDefaults(
+            size: d.size ?? card.sizes?.first ?? family.sizes[0], frames: d.frames ?? family.frames,
+            fps: d.fps ?? family.fps, steps: d.steps ?? family.steps, sampler: d.sampler ?? family.sampler,
+            // nil: the folder's scheduler_config.json shift, else the family's (the engine decides).
+            shift: d.shift, guidance: d.guidance ?? family.guidance,
+            strength: d.strength ?? ModelDefaults.editStrength, negativePrompt: d.negativePrompt, summary: "")
+        let source = card.kindSource.map { $0 == "its configs" ? "read from its configs" : "from \($0)" }
+            ?? "not told by the folder; the official \(kind.rawValue) defaults"
+        let guidanceText: String
+        switch g.guidance {
+        case .single(let v): guidanceText = "guidance \(v)"
+        case .split(let h, let l): guidanceText = "guidance \(h)/\(l)"
         }
+        g.summary = "model \(kind.rawValue) (\(source)): \(g.size), \(g.frames) frames at \(g.fps) fps, "
+            + "\(g.steps) steps, \(g.sampler.rawValue), \(guidanceText)\(g.shift.map { ", shift \($0)" } ?? "") unless given"
+        return g
+    }
+}
+
+extension GenerateCommand {
+    /// --mode, or what the inputs and the model's family imply.
+    func chosenMode(_ kind: ModelKind?) throws -> GenerationMode {
+        if let mode {
+            guard let m = GenerationMode(rawValue: mode), [.t2v, .ti2v, .i2v, .edit].contains(m) else {
+                throw ValidationError("--mode must be t2v, ti2v, i2v or edit")
+            }
+            return m
+        }
+        if video != nil { return .edit }
+        if image != nil { return kind == .i2vA14B ? .i2v : .ti2v }
+        return kind == .i2vA14B ? .i2v : .t2v
+    }
+}
+
+/// Progress on stderr: one line rewritten in place on a terminal, a line per report elsewhere
+/// (a log, a pipe), each with the pace and the time left once two steps are in.
+final class ProgressMeter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var pace = StepPace()
+    private let tty = isatty(STDERR_FILENO) != 0
+    private var lastLength = 0
+    private let start = ProcessInfo.processInfo.systemUptime
+
+    func report(_ p: GenerationProgress) {
+        lock.lock(); defer { lock.unlock() }
+        pace.update(p, now: ProcessInfo.processInfo.systemUptime)
+        let line = StepPace.describe(p, pace)
+        if tty {
+            let pad = String(repeating: " ", count: max(0, lastLength - line.count))
+            FileHandle.standardError.write(Data("\r\(line)\(pad)".utf8))
+            lastLength = line.count
+        } else {
+            FileHandle.standardError.write(Data("\(line)\n".utf8))
+        }
+    }
+
+    func finish() {
+        lock.lock(); defer { lock.unlock() }
+        let total = StepPace.clock(ProcessInfo.processInfo.systemUptime - start)
+        FileHandle.standardError.write(Data("\(tty ? "\r" : "")done in \(total)\(String(repeating: " ", count: max(0, lastLength - 12)))\n".utf8))
     }
 }

@@ -114,7 +114,7 @@ final class ConfigLoaderTests: XCTestCase {
             "wand.yaml:7:28: error: unknown key 'colour' in inbox defaults",
             "wand.yaml:8:5: error: an inbox needs a path",
             "wand.yaml:9:9: error: layout must be one of flat, folder-per-job (got 'folder_per_job'); did you mean 'folder-per-job'?",
-            "wand.yaml:11:3: error: model 'mine' needs kind: (one of t2v-a14b, i2v-a14b, ti2v-5b, s2v-14b, animate-14b)",
+            "wand.yaml:11:3: error: model 'mine' needs kind: (one of t2v-a14b, i2v-a14b, ti2v-5b, s2v-14b, animate-14b); its folder has no wand-model.yaml and its configs do not say",
             "wand.yaml:12:17: error: defaults.t2v names unknown model 't2v-a41b'; did you mean 't2v-a14b'?",
             "wand.yaml:13:25: error: memory_budget must be a percentage like 80% (got '180%')",
             "wand.yaml:13:43: error: vae_tiling must be off or a tile size in pixels, a multiple of 16 from 64 to 4096, e.g. 256 (got 250)",

@@ -29,6 +29,9 @@ final class ServiceCLISupportTests: XCTestCase {
         let busy = ControlStatus(queueLength: 3, runningJobID: "j1", runningJobName: "beach-cat",
                                  runningStage: "denoising", runningStep: 12, runningTotal: 40, paused: false)
         XCTAssertEqual(ControlOutput.statusLine(busy), "queued: 3  running: beach-cat (denoising 12/40)  paused: no")
+        var timed = busy
+        timed.runningSecondsLeft = 247
+        XCTAssertEqual(ControlOutput.statusLine(timed), "queued: 3  running: beach-cat (denoising 12/40, 4:07 left)  paused: no")
         XCTAssertEqual(ControlOutput.statusLine(ControlStatus(queueLength: 0, paused: true)),
                        "queued: 0  running: none  paused: yes")
     }

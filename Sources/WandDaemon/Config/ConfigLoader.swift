@@ -85,13 +85,19 @@ public enum ConfigLoader {
                     modelMarks[name] = pair.key.mark
                     let mk = r.mapping(pair.value, allowed: ["path", "kind", "sizes"], context: "model \(name)")
                     guard pair.value.mapping != nil else { continue }
-                    var kind = ModelKind(rawValue: name)
+                    guard let p = mk["path"] else { r.error("model '\(name)' needs a path", at: pair.key.mark); continue }
+                    // The folder's own card and configs, under what the config says.
+                    var card = ModelCard()
+                    let folder = path(p.value, key: "path", base: base, reader: &r)
+                    if let folder {
+                        do { card = try ModelCard.read(folder: folder) } catch { r.diagnostics += error.diagnostics }
+                    }
+                    var kind = card.kind ?? ModelKind(rawValue: name)
                     if let k = mk["kind"] { kind = r.choice(k.value, key: "kind", as: ModelKind.self)?.value }
                     else if kind == nil {
-                        r.error("model '\(name)' needs kind: (one of \(ModelKind.allCases.map(\.rawValue).joined(separator: ", ")))", at: pair.key.mark)
+                        r.error("model '\(name)' needs kind: (one of \(ModelKind.allCases.map(\.rawValue).joined(separator: ", "))); its folder has no \(ModelCard.fileName) and its configs do not say", at: pair.key.mark)
                     }
-                    guard let p = mk["path"] else { r.error("model '\(name)' needs a path", at: pair.key.mark); continue }
-                    var sizes: [VideoSize]?
+                    var sizes = card.sizes
                     if let list = mk["sizes"] {
                         if let items = list.value.sequence, !items.isEmpty {
                             sizes = items.compactMap { JobFields.readSize($0, reader: &r)?.value }
@@ -99,8 +105,8 @@ public enum ConfigLoader {
                             r.error("sizes must be a non-empty list like [1280x704] (got \(list.value.kindName))", at: list.value.mark)
                         }
                     }
-                    if let url = path(p.value, key: "path", base: base, reader: &r), let kind {
-                        c.models[name] = ModelConfig(name: name, path: url, kind: kind, sizes: sizes)
+                    if let folder, let kind {
+                        c.models[name] = ModelConfig(name: name, path: folder, kind: kind, sizes: sizes, defaults: card.defaults)
                     }
                 }
             } else {

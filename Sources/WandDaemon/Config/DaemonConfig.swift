@@ -133,13 +133,16 @@ public struct ModelConfig: Sendable, Hashable {
     public var name: String
     /// The weights folder (absolute).
     public var path: URL
-    /// Which family the weights are (defaults, sizes); defaults to the name when it is a kind name.
+    /// Which family the weights are (defaults, sizes): the config's `kind`, else the folder's card
+    /// or configs (ModelCard), else the name when it is a kind name.
     public var kind: ModelKind
     /// Sizes these weights accept, when they differ from the family's official ones (a small demo
-    /// model, a fine-tune); the first is the default.
+    /// model, a fine-tune): the config's `sizes`, else the folder's card; the first is the default.
     public var sizes: [VideoSize]?
-    public init(name: String, path: URL, kind: ModelKind, sizes: [VideoSize]? = nil) {
-        self.name = name; self.path = path; self.kind = kind; self.sizes = sizes
+    /// Job defaults from the folder's card (`wand-model.yaml`), under a job's and its inbox's.
+    public var defaults: JobDefaults
+    public init(name: String, path: URL, kind: ModelKind, sizes: [VideoSize]? = nil, defaults: JobDefaults = JobDefaults()) {
+        self.name = name; self.path = path; self.kind = kind; self.sizes = sizes; self.defaults = defaults
     }
 }
 

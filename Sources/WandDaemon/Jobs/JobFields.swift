@@ -37,11 +37,13 @@ struct JobFields {
     static let defaultsKeys = ["model", "negative_prompt", "size", "frames", "fps", "steps", "sampler", "shift",
                                "guidance", "strength", "priority", "output", "tags"]
 
-    /// Reads a job document (`forDefaults: false`) or an inbox's `defaults:` mapping.
-    static func read(_ node: YAMLNode, forDefaults: Bool, reader r: inout SchemaReader) -> JobFields {
+    /// Reads a job document (`forDefaults: false`) or an inbox's (or a model card's) `defaults:`
+    /// mapping; `context` names it in messages.
+    static func read(_ node: YAMLNode, forDefaults: Bool, reader r: inout SchemaReader,
+                     context: String? = nil) -> JobFields {
         var f = JobFields(document: node.mark)
         let keys = r.mapping(node, allowed: forDefaults ? defaultsKeys : jobKeys,
-                             context: forDefaults ? "inbox defaults" : "job")
+                             context: context ?? (forDefaults ? "inbox defaults" : "job"))
         for (key, pair) in keys {
             let v = pair.value
             f.presentKeys.insert(key)

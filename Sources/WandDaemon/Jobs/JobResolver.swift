@@ -21,7 +21,7 @@ struct JobResolver {
                 r.error("missing 'wand: 1' (the job file schema version)", at: at)
             }
         }
-        let defaults = inbox?.defaults ?? JobDefaults()
+        let inboxDefaults = inbox?.defaults ?? JobDefaults()
         var mode = f.mode?.value
         if mode == nil, case .fixed(let fixed)? = inbox?.mode { mode = fixed }
         guard let mode else {
@@ -33,7 +33,7 @@ struct JobResolver {
         }
 
         // The model and its family.
-        let modelName = f.model?.value ?? defaults.model ?? config.defaultModels[mode] ?? ""
+        let modelName = f.model?.value ?? inboxDefaults.model ?? config.defaultModels[mode] ?? ""
         let modelMark = f.model?.mark ?? f.mode?.mark ?? at
         let known = Set(config.models.keys).union(ModelKind.allCases.map(\.rawValue)).sorted()
         guard let kind = config.models[modelName]?.kind ?? ModelKind(rawValue: modelName) else {
@@ -42,6 +42,8 @@ struct JobResolver {
         }
         var official = ModelDefaults.of(kind)
         if let sizes = config.models[modelName]?.sizes, !sizes.isEmpty { official.sizes = sizes }
+        // The model folder's card (its own sizes and defaults) sits under the inbox's defaults.
+        let defaults = inboxDefaults.overlaid(on: config.models[modelName]?.defaults ?? JobDefaults())
         if !official.modes.contains(mode) {
             let runs = Mode.allCases.filter { official.modes.contains($0) }.map(\.rawValue).joined(separator: ", ")
             r.error("model \(modelName) cannot run mode \(mode.rawValue) (it runs \(runs))", at: modelMark)
@@ -84,7 +86,7 @@ struct JobResolver {
 
         let size = f.size?.value ?? defaults.size ?? official.sizes[0]
         if !official.sizes.contains(size) {
-            let from = f.size == nil ? " (from the inbox defaults)" : ""
+            let from = f.size != nil ? "" : inboxDefaults.size != nil ? " (from the inbox defaults)" : " (from the model's card)"
             r.error("size \(size) is not supported by \(modelName)\(from) (supported: \(official.sizes.map(\.description).joined(separator: ", ")))",
                     at: f.size?.mark ?? modelMark)
         }

@@ -17,6 +17,8 @@ public actor Daemon {
     var stopping = false
     var paused = false
     var lastProgress = Date()
+    /// The running job's pace, for the time left in STATUS= and `wand status`.
+    var runningPace = StepPace()
     /// Receives each log entry (`Log.emit` under `wand serve`; plain lines on stderr by default).
     let sink: @Sendable (LogEntry) -> Void
     /// `notify.webhooks` deliveries, off the job loop.
@@ -102,9 +104,7 @@ public actor Daemon {
         let waiting = queuedRows.filter { ($0.notBefore ?? 0) > now }.count
         if waiting > 0 { s += " (\(waiting) waiting to retry)" }
         if let r = running {
-            s += "; running \(r.name) (\(r.progress.stage.rawValue)"
-            if r.progress.totalSteps > 0 { s += " \(r.progress.step)/\(r.progress.totalSteps)" }
-            s += ")"
+            s += "; running \(r.name) (\(StepPace.describe(r.progress, runningPace)))"
         }
         if paused { s += "; paused" }
         return s
@@ -273,6 +273,7 @@ public actor Daemon {
         guard running == nil, !paused, !stopping else { return }
         guard let row = try? journal.nextRunnable(now: Date().timeIntervalSince1970) else { return }
         running = (row.id, row.name, GenerationProgress(stage: .loading))
+        runningPace = StepPace()
         lastProgress = Date()
         runningTask = Task { await self.execute(row) }
     }
@@ -280,6 +281,7 @@ public actor Daemon {
     func progressed(_ id: String, _ p: GenerationProgress) {
         guard running?.id == id else { return }
         running?.progress = p
+        runningPace.update(p, now: ProcessInfo.processInfo.systemUptime)
         lastProgress = Date()
     }
 

@@ -44,6 +44,7 @@ extension Daemon: ControlHandler {
         return ControlStatus(queueLength: queued, runningJobID: running?.id, runningJobName: running?.name,
                              runningStage: running?.progress.stage.rawValue,
                              runningStep: running.map { $0.progress.step }, runningTotal: running.map { $0.progress.totalSteps },
+                             runningSecondsLeft: running == nil ? nil : runningPace.secondsLeft,
                              paused: paused)
     }
 

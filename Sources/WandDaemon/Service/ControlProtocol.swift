@@ -22,22 +22,25 @@ public struct ControlStatus: Codable, Sendable, Equatable {
     public var runningStage: String?
     public var runningStep: Int?
     public var runningTotal: Int?
+    /// The running stage's time left, from its pace so far (StepPace); nil until two steps are in.
+    public var runningSecondsLeft: Double?
     public var paused: Bool
     public init(queueLength: Int, runningJobID: String? = nil, runningJobName: String? = nil,
                 runningStage: String? = nil, runningStep: Int? = nil, runningTotal: Int? = nil,
-                paused: Bool) {
+                runningSecondsLeft: Double? = nil, paused: Bool) {
         self.queueLength = queueLength
         self.runningJobID = runningJobID
         self.runningJobName = runningJobName
         self.runningStage = runningStage
         self.runningStep = runningStep
         self.runningTotal = runningTotal
+        self.runningSecondsLeft = runningSecondsLeft
         self.paused = paused
     }
     enum CodingKeys: String, CodingKey {
         case queueLength = "queue_length", runningJobID = "running_job_id", runningJobName = "running_job_name"
         case runningStage = "running_stage", runningStep = "running_step", runningTotal = "running_total"
-        case paused
+        case runningSecondsLeft = "running_seconds_left", paused
     }
 }
 

@@ -2,6 +2,7 @@
 // keys rather than the full config parser: `wand status` must work even when the config has an
 // error the daemon is about to report, and it keeps the CLI independent of config schema changes.
 import Foundation
+import WandEngine
 
 public enum ControlSocketPath {
     public static let defaultPath = "/var/lib/wand/control.sock"
@@ -58,15 +59,17 @@ public enum ControlSocketPath {
 
 /// Human-readable rendering of control responses for the CLI.
 public enum ControlOutput {
-    /// `queued: 3  running: beach-cat (denoising 12/40)  paused: no`
+    /// `queued: 3  running: beach-cat (denoising 12/40, 4:07 left)  paused: no`
     public static func statusLine(_ status: ControlStatus) -> String {
         var running = "none"
         if status.runningJobID != nil || status.runningJobName != nil {
             running = status.runningJobName ?? status.runningJobID ?? "?"
             var detail: [String] = []
             if let stage = status.runningStage { detail.append(stage) }
-            if let step = status.runningStep, let total = status.runningTotal { detail.append("\(step)/\(total)") }
-            if !detail.isEmpty { running += " (\(detail.joined(separator: " ")))" }
+            if let step = status.runningStep, let total = status.runningTotal, total > 0 { detail.append("\(step)/\(total)") }
+            if !detail.isEmpty { running += " (\(detail.joined(separator: " "))" }
+            if let left = status.runningSecondsLeft { running += ", \(StepPace.clock(left)) left" }
+            if !detail.isEmpty { running += ")" }
         }
         return "queued: \(status.queueLength)  running: \(running)  paused: \(status.paused ? "yes" : "no")"
     }
