@@ -6,7 +6,7 @@ import WandMedia
 /// "the way a drop travels"). One engine job runs at a time; scanning and claiming go on meanwhile.
 public actor Daemon {
     public private(set) var config: DaemonConfig
-    let journal: Journal
+    let journal: any JobJournal
     let generator: any VideoGenerator
     var scanners: [InboxScanner] = []
     var watcher: InotifyWatcher?
@@ -14,6 +14,11 @@ public actor Daemon {
     var running: (id: String, name: String, progress: GenerationProgress)?
     var runningTask: Task<Void, Never>?
     var cancelRequested: Set<String> = []
+    /// Jobs whose lease ran out while they ran here (shared journal): stopped, their files left alone.
+    var lostLeases: Set<String> = []
+    /// The shared journal's lease renewals (nil on one machine).
+    var heartbeat: LeaseHeartbeat?
+    var nextSweep = Date.distantPast
     var stopping = false
     var paused = false
     var lastProgress = Date()
@@ -32,7 +37,7 @@ public actor Daemon {
         for dir in [config.stateDir.path, config.spoolDir, config.outbox.path, config.failed.path] + config.inboxes.map(\.path.path) {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         }
-        journal = try Journal(path: config.journalPath)
+        journal = try Self.openJournal(config)
     }
 
     // MARK: - the loop
@@ -40,9 +45,11 @@ public actor Daemon {
     /// Runs until SIGTERM/SIGINT (or, with `exitWhenIdle`, until nothing is left to do).
     public func run(exitWhenIdle: Bool = false) async throws {
         try recover()
+        startHeartbeat()
         startWatching()
         var firstScan = true
         while !stopping {
+            sweepSharedQueue()
             scanInboxes()
             if firstScan { notifier.ready(); firstScan = false; log("ready; watching \(config.inboxes.map(\.path.path).joined(separator: ", "))", .info) }
             startNextJobIfIdle()
@@ -52,7 +59,8 @@ public actor Daemon {
                (try journal.rows([.queued, .claiming])).isEmpty { break }
             let pending = scanners.contains { $0.pendingCount > 0 }
             let pollInterval = scanners.contains { watchMode($0.inbox) == .poll } ? 1.0 : config.inboxes.map(\.rescan).min() ?? 300
-            var timeout = pending || running != nil ? 0.1 : min(pollInterval, 5)
+            // Another host's drops become runnable here without any local event.
+            var timeout = pending || running != nil ? 0.1 : min(pollInterval, isShared ? 1 : 5)
             // A job in its retry backoff becomes runnable without any event to wake us.
             let now = Date().timeIntervalSince1970
             if running == nil, let retry = try? journal.nextRetryTime(after: now) { timeout = max(0.01, min(timeout, retry - now)) }
@@ -61,6 +69,7 @@ public actor Daemon {
         notifier.stopping()
         watcher?.stop()
         if let task = runningTask { await task.value }
+        heartbeat?.stop()
         await webhooks.drain()
     }
 
@@ -68,11 +77,18 @@ public actor Daemon {
     public func pause() { paused = true }
     public func resume() { paused = false; wake.signal() }
 
-    /// Cancels a queued job, or a running one between denoising steps.
+    /// Cancels a queued job, or a running one between denoising steps (on another host: at its
+    /// next lease renewal).
     public func cancel(_ id: String) throws -> Bool {
         if running?.id == id { cancelRequested.insert(id); cancelFlag.set(id); return true }
-        guard let row = try journal.row(id), row.state == .queued else { return false }
-        try failJob(row, stage: "cancelled", message: "cancelled by the operator", state: .cancelled)
+        guard let row = try journal.row(id) else { return false }
+        if row.state == .running, isShared { return try journal.requestCancel(id) != nil }
+        guard row.state == .queued else { return false }
+        do {
+            try failJob(row, lease: nil, stage: "cancelled", message: "cancelled by the operator", state: .cancelled)
+        } catch is LeaseLostError {
+            return false  // it started meanwhile (another host claimed it)
+        }
         return true
     }
 
@@ -186,11 +202,22 @@ public actor Daemon {
         }
         scanner.claimPartners(files)
         let name = URL(fileURLWithPath: files[0]).deletingPathExtension().lastPathComponent
-        let id = Self.newJobID()
+        let id = newJobID()
         let spool = config.spoolDir + "/" + id
+        var claim: Lease?
+        // Set before a step that may have changed the row even when it throws: after that only a
+        // refused lease puts the files back; anything else is left to recovery.
+        var decisive = false
         do {
             let hash = try inputHash(files)
-            let row = try journal.insert(id: id, name: name, priority: jobs.first?.priority ?? inbox.priority, spoolDir: spool, inputHash: hash)
+            guard let lease = try journal.beginClaim(id: id, name: name, priority: jobs.first?.priority ?? inbox.priority, spoolDir: spool,
+                                                     inputHash: hash, files: files.compactMap(DropFile.current)) else {
+                // Another host claimed one of these files first; if it puts them back, they are seen afresh.
+                files.forEach(scanner.forget)
+                return
+            }
+            claim = lease
+            guard let row = try journal.row(id) else { throw JournalError(path: spool, message: "the claim row vanished") }
             try FileManager.default.createDirectory(atPath: spool + "/inputs", withIntermediateDirectories: true)
             var moved: [String: String] = [:]
             for f in files {
@@ -200,12 +227,14 @@ public actor Daemon {
                 moved[f] = target
             }
             if let problem {
-                try failJob(row, stage: "validation", message: problem.message, location: problem.location, errors: problem.errors)
+                decisive = true
+                try failJob(row, lease: lease, stage: "validation", message: problem.message, location: problem.location, errors: problem.errors)
                 log("\(name): rejected: \(problem.errors.first ?? problem.message)", .warning, id: id, name: name)
                 return
             }
             if config.duplicates == .skip, let earlier = try journal.completed(withHash: hash) {
-                try failJob(row, stage: "duplicate", message: "the same inputs were already made into a video by job \(earlier.id) (\(earlier.name)); set duplicates: run in the config to run them again", state: .duplicate)
+                decisive = true
+                try failJob(row, lease: lease, stage: "duplicate", message: "the same inputs were already made into a video by job \(earlier.id) (\(earlier.name)); set duplicates: run in the config to run them again", state: .duplicate)
                 log("\(name): skipped, duplicate of \(earlier.id)", .info, id: id, name: name)
                 return
             }
@@ -217,11 +246,14 @@ public actor Daemon {
                 return j
             }
             try JSONEncoder().encode(relocated).write(to: URL(fileURLWithPath: spool + "/jobs.json"))
-            try journal.setState(id, .queued)
+            decisive = true
+            guard try journal.finishClaim(lease) else { throw LeaseLostError(jobID: id) }
             notify(.queued, row, jobs: relocated)
             log("\(name): queued as \(id) (\(relocated.count) job\(relocated.count == 1 ? "" : "s"), \(relocated.first?.mode.rawValue ?? "?"))", .info, id: id, name: name)
         } catch {
             log("\(name): could not claim: \(error)", .error, id: id, name: name)
+            // Not queued: the files go back to the inbox.
+            if let claim, !decisive || error is LeaseLostError { rollBackClaim(spool: spool, lease: claim, originalPaths: Dictionary(files.map { (URL(fileURLWithPath: $0).lastPathComponent, $0) }) { a, _ in a }) }
         }
     }
 
@@ -241,40 +273,20 @@ public actor Daemon {
         return f.string(from: Date()) + "-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
     }
 
-    // MARK: - recovery
-
-    /// After a crash: rows still claiming give their files back to the inbox; running jobs are
-    /// re-queued (bounded by max_attempts, then quarantined to failed/).
-    func recover() throws {
-        for row in try journal.rows([.claiming]) {
-            let inputs = (try? FileManager.default.contentsOfDirectory(atPath: row.spoolDir + "/inputs")) ?? []
-            if let inbox = config.inboxes.first {
-                for f in inputs { _ = rename(row.spoolDir + "/inputs/" + f, uniquePath(inbox.path.path + "/" + f)) }
-            }
-            try? FileManager.default.removeItem(atPath: row.spoolDir)
-            try journal.delete(row.id)
-        }
-        for row in try journal.rows([.running]) {
-            if row.attempts >= config.maxAttempts {
-                try failJob(row, stage: "quarantine", message: "the job was interrupted \(row.attempts) times (the daemon crashed or was killed while it ran); it is quarantined so it cannot stop the queue")
-                log("\(row.name): quarantined after \(row.attempts) attempts", .warning, job: row)
-            } else {
-                let delay = RetryPolicy.delay(afterAttempts: row.attempts, backoff: config.retryBackoff)
-                try journal.requeue(row.id, notBefore: Date().timeIntervalSince1970 + delay,
-                                    error: "interrupted (the daemon stopped while the job ran)")
-                log("\(row.name): re-queued after an interrupted run; attempt \(row.attempts + 1) of \(config.maxAttempts) in \(Self.seconds(delay))", .info, job: row)
-            }
-        }
-    }
-
     // MARK: - running jobs
 
     func startNextJobIfIdle() {
         guard running == nil, !paused, !stopping else { return }
-        guard let row = try? journal.nextRunnable(now: Date().timeIntervalSince1970) else { return }
+        let next: (row: Journal.Row, lease: Lease)?
+        do { next = try journal.claimNext(now: Date().timeIntervalSince1970) } catch {
+            log("cannot take the next job: \(error)", .warning)
+            return
+        }
+        guard let (row, lease) = next else { return }
         running = (row.id, row.name, GenerationProgress(stage: .loading))
         lastProgress = Date()
-        runningTask = Task { await self.execute(row) }
+        heartbeat?.hold(lease)
+        runningTask = Task { await self.execute(row, lease: lease) }
     }
 
     func progressed(_ id: String, _ p: GenerationProgress) {
@@ -285,27 +297,40 @@ public actor Daemon {
 
     func isCancelled(_ id: String) -> Bool { stopping || cancelRequested.contains(id) }
 
-    func execute(_ row: Journal.Row) async {
-        defer { running = nil; runningTask = nil; cancelRequested.remove(row.id); wake.signal() }
+    func execute(_ row: Journal.Row, lease: Lease) async {
+        defer {
+            heartbeat?.hold(nil)
+            running = nil; runningTask = nil; cancelRequested.remove(row.id); lostLeases.remove(row.id); wake.signal()
+        }
         var outputs: [String] = []
         do {
             let jobs = try JSONDecoder().decode([JobSpec].self, from: Data(contentsOf: URL(fileURLWithPath: row.spoolDir + "/jobs.json")))
-            try journal.setState(row.id, .running)
             notify(.started, row, jobs: jobs)
             log("\(row.name): running \(row.id)", .info, job: row)
+            // Parts an earlier run of this job already decided to publish are finished, not re-made.
+            let decided = try journal.publications(of: row.id)
+            if isShared { sweepStaging(of: row.id, keeping: decided) }
             for (index, job) in jobs.enumerated() {
-                outputs += try await runOne(job, id: jobs.count > 1 ? "\(row.id)-\(index + 1)" : row.id, row: row)
+                if let earlier = decided.first(where: { $0.part == index }) {
+                    outputs += try completePublication(earlier, jobID: row.id)
+                    continue
+                }
+                outputs += try await runOne(job, id: jobs.count > 1 ? "\(row.id)-\(index + 1)" : row.id, row: row, lease: lease, part: index)
             }
-            try journal.setState(row.id, .done)
+            guard try journal.markDone(lease) else { throw LeaseLostError(jobID: row.id) }
             notify(.done, row, jobs: jobs, outputs: outputs)
             try finishSources(row)
             log("\(row.name): done -> \(outputs.filter { $0.hasSuffix(".mp4") }.joined(separator: ", "))", .info, job: row)
+        } catch let lost as LeaseLostError {
+            log("\(row.name): \(lost); its files are left to the host that holds it now", .warning, job: row)
         } catch is CancelledError {
-            if stopping {
-                try? journal.setState(row.id, .queued)
+            if lostLeases.contains(row.id) {
+                log("\(row.name): stopped: \(LeaseLostError(jobID: row.id))", .warning, job: row)
+            } else if stopping {
+                try? journal.release(lease)
                 log("\(row.name): interrupted by shutdown; re-queued", .info, job: row)
             } else {
-                try? failJob(row, stage: "cancelled", message: "cancelled by the operator", state: .cancelled)
+                try? failJob(row, lease: lease, stage: "cancelled", message: "cancelled by the operator", state: .cancelled)
                 log("\(row.name): cancelled", .info, job: row)
             }
         } catch {
@@ -315,15 +340,22 @@ public actor Daemon {
             if RetryPolicy.isTransient(error), attempts < config.maxAttempts, outputs.isEmpty {
                 let delay = RetryPolicy.delay(afterAttempts: attempts, backoff: config.retryBackoff)
                 do {
-                    try journal.requeue(row.id, notBefore: Date().timeIntervalSince1970 + delay, error: "\(error)")
-                    log("\(row.name): attempt \(attempts) of \(config.maxAttempts) failed: \(error); retrying in \(Self.seconds(delay))", .warning, job: row)
+                    if try journal.requeue(lease, notBefore: Date().timeIntervalSince1970 + delay, error: "\(error)") {
+                        log("\(row.name): attempt \(attempts) of \(config.maxAttempts) failed: \(error); retrying in \(Self.seconds(delay))", .warning, job: row)
+                    } else {
+                        log("\(row.name): attempt \(attempts) failed: \(error); \(LeaseLostError(jobID: row.id))", .warning, job: row)
+                    }
                     return
                 } catch {
                     log("\(row.name): could not re-queue: \(error)", .error, job: row)
                 }
             }
-            try? failJob(row, stage: "generation", message: "\(error)")
-            log("\(row.name): failed: \(error)", .warning, job: row)
+            do {
+                try failJob(row, lease: lease, stage: "generation", message: "\(error)")
+                log("\(row.name): failed: \(error)", .warning, job: row)
+            } catch {
+                log("\(row.name): failed, and could not be filed: \(error)", .warning, job: row)
+            }
         }
     }
 
@@ -335,7 +367,7 @@ public actor Daemon {
         value < 10 ? String(format: "%.1f s", value) : "\(Int(value.rounded())) s"
     }
 
-    func runOne(_ job: JobSpec, id: String, row: Journal.Row) async throws -> [String] {
+    func runOne(_ job: JobSpec, id: String, row: Journal.Row, lease: Lease, part: Int) async throws -> [String] {
         guard let model = config.models[job.model] else {
             throw EngineError(.badRequest, "model '\(job.model)' is no longer in the config")
         }
@@ -364,14 +396,15 @@ public actor Daemon {
         let video = try await generator.generate(request, progress: { p in
             Task { await self.progressed(rowID, p) }
         }, isCancelled: { flags.isSet(rowID) })
-        return try await writeOutputs(video, job: job, id: id, seed: seed, inputsHash: row.inputHash, started: started)
+        return try await writeOutputs(video, job: job, id: id, seed: seed, inputsHash: row.inputHash, started: started, lease: lease, part: part)
     }
 
     nonisolated let cancelFlag = CancelFlags()
 
-    func writeOutputs(_ video: GeneratedVideo, job: JobSpec, id: String, seed: UInt64, inputsHash: String, started: Date) async throws -> [String] {
+    func writeOutputs(_ video: GeneratedVideo, job: JobSpec, id: String, seed: UInt64, inputsHash: String, started: Date,
+                      lease: Lease, part: Int) async throws -> [String] {
         let outbox = OutboxWriter(root: config.outbox.path, folderPerJob: config.layout == .folderPerJob)
-        let staging = try outbox.makeStaging(jobID: id)
+        let staging = try outbox.makeStaging(jobID: stagingName(id, lease))
         let base = job.output.name
         let now = Date()
         let wm = config.watermark
@@ -407,7 +440,7 @@ public actor Daemon {
         var suffixes = [".mp4", ".json"]
         if written.nfo != nil { suffixes.append(".nfo") }
         if written.poster != nil { suffixes.append("-poster.jpg") }
-        return try outbox.publish(staging: staging, base: base, suffixes: suffixes)
+        return try publishPart(outbox, staging: staging, base: base, suffixes: suffixes, lease: lease, part: part)
     }
 
     /// After success the sources are archived (dated folder under state_dir), deleted or kept (in the spool's done/).
@@ -427,21 +460,6 @@ public actor Daemon {
             try FileManager.default.createDirectory(atPath: config.spoolDir + "/done", withIntermediateDirectories: true)
             try FileManager.default.moveItem(atPath: inputs, toPath: dir)
         }
-        try? FileManager.default.removeItem(atPath: row.spoolDir)
-    }
-
-    func failJob(_ row: Journal.Row, stage: String, message: String, location: SourceLocation? = nil,
-                 errors: [String] = [], state: Journal.State = .failed) throws {
-        let jobs = try? JSONDecoder().decode([JobSpec].self, from: Data(contentsOf: URL(fileURLWithPath: row.spoolDir + "/jobs.json")))
-        let inputsDir = row.spoolDir + "/inputs"
-        let inputs = ((try? FileManager.default.contentsOfDirectory(atPath: inputsDir)) ?? []).sorted().map { inputsDir + "/" + $0 }
-        let moved = try FailedWriter(root: config.failed.path).record(name: row.name, inputs: inputs, stage: stage, message: message,
-                                                                  location: location, errors: errors)
-        // Remembered so that `wand retry ID` can put them back into an inbox.
-        try? FileManager.default.createDirectory(atPath: config.stateDir.path + "/failed-inputs", withIntermediateDirectories: true)
-        try? JSONEncoder().encode(moved).write(to: URL(fileURLWithPath: config.stateDir.path + "/failed-inputs/" + row.id + ".json"))
-        try journal.setState(row.id, state, error: errors.first ?? message)
-        if state == .failed { notify(.failed, row, jobs: jobs, error: errors.first ?? message, stage: stage) }
         try? FileManager.default.removeItem(atPath: row.spoolDir)
     }
 
