@@ -109,7 +109,8 @@ public struct DropFile: Sendable, Hashable {
     public var size: Int64
     public var mtime: Double
     public init(path: String, size: Int64, mtime: Double) { self.path = path; self.size = size; self.mtime = mtime }
-    public var key: String { "\(path)\u{0}\(size)\u{0}\(Int64((mtime * 1e9).rounded()))" }
+    /// `SIZE:MTIME_NS:PATH`: the numbers first, so the path (which may hold anything) ends it.
+    public var key: String { "\(size):\(Int64((mtime * 1e9).rounded())):\(path)" }
 
     /// The file as it lies now; nil when it is gone.
     public static func current(_ path: String) -> DropFile? {

@@ -84,6 +84,10 @@ final class PGConnection: @unchecked Sendable {
             case let some?: return "\(some)"
             }
         }
+        // libpq takes C strings: a NUL inside one would silently cut it short.
+        if texts.contains(where: { $0?.utf8.contains(0) ?? false }) {
+            throw JournalError(path: displayURL, message: "a value holds a NUL byte, which PostgreSQL text cannot store")
+        }
         var owned: [UnsafeMutablePointer<CChar>?] = texts.map { $0.map { strdup($0) } ?? nil }
         defer { owned.forEach { free($0) } }
         let result: OpaquePointer? = owned.withUnsafeMutableBufferPointer { buffer in

@@ -1,0 +1,93 @@
+import Foundation
+import XCTest
+
+/// A throwaway PostgreSQL server from Debian's `postgresql` package for one test: `initdb` in a
+/// temporary folder, `postgres` listening only on a unix socket in that folder, stopped and
+/// removed by `stop()`. initdb refuses to run as root, and CI runs as root, so there the server
+/// runs as the `postgres` system user the package creates (setpriv), in a folder it owns.
+final class PostgresTestServer {
+    let dir: String
+    private let server: Process
+    /// libpq's address of the server: user `wand` (the superuser initdb made), database `postgres`.
+    var url: String { "postgresql://wand@/postgres?host=\(dir)" }
+
+    /// The newest installed server's bin folder, or nil when the server is not installed.
+    static var binaries: String? {
+        let root = "/usr/lib/postgresql"
+        let versions = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).compactMap(Int.init).sorted()
+        return versions.reversed().map { "\(root)/\($0)/bin" }.first { FileManager.default.isExecutableFile(atPath: $0 + "/postgres") }
+    }
+
+    /// Starts a server, or skips the test (visibly) when the binaries are truly absent.
+    static func start() throws -> PostgresTestServer {
+        guard let bin = binaries else {
+            throw XCTSkip("PostgreSQL server binaries not found under /usr/lib/postgresql (Debian package postgresql; `make deps` installs it)")
+        }
+        return try PostgresTestServer(bin: bin)
+    }
+
+    private init(bin: String) throws {
+        dir = NSTemporaryDirectory() + "wand-pg-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        var prefix: [String] = []
+        if getuid() == 0 {
+            guard let user = getpwnam("postgres") else { throw XCTSkip("running as root and there is no postgres user to run the server as") }
+            guard chown(dir, user.pointee.pw_uid, user.pointee.pw_gid) == 0 else { throw Self.failure("chown \(dir) failed") }
+            prefix = ["/usr/bin/setpriv", "--reuid=postgres", "--regid=postgres", "--clear-groups", "--"]
+        }
+        let initdb = try Self.run(prefix + [bin + "/initdb", "-D", dir + "/data", "-A", "trust", "-U", "wand", "-E", "UTF8",
+                                            "--locale=C", "--no-sync", "--no-instructions"], log: dir + "/initdb.log")
+        initdb.waitUntilExit()
+        guard initdb.terminationStatus == 0 else {
+            throw Self.failure("initdb failed: " + ((try? String(contentsOfFile: dir + "/initdb.log", encoding: .utf8)) ?? ""))
+        }
+        // No TCP, no durability (a test's data dies with it), a socket in our own folder.
+        server = try Self.run(prefix + [bin + "/postgres", "-D", dir + "/data", "-k", dir, "-c", "listen_addresses=",
+                                        "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+                                        "-c", "max_connections=60"], log: dir + "/server.log")
+        let deadline = Date().addingTimeInterval(30)
+        while !FileManager.default.fileExists(atPath: dir + "/.s.PGSQL.5432") || !acceptsConnections(bin) {
+            guard server.isRunning, Date() < deadline else {
+                stop()
+                throw Self.failure("postgres did not start: " + ((try? String(contentsOfFile: dir + "/server.log", encoding: .utf8)) ?? ""))
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+    }
+
+    private func acceptsConnections(_ bin: String) -> Bool {
+        guard let ready = try? Self.run([bin + "/pg_isready", "-q", "-h", dir], log: nil) else { return false }
+        ready.waitUntilExit()
+        return ready.terminationStatus == 0
+    }
+
+    /// Fast shutdown (SIGINT), then the folder goes.
+    func stop() {
+        if server.isRunning {
+            kill(server.processIdentifier, SIGINT)
+            server.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    deinit { stop() }
+
+    /// `log`: a new file in our folder for the output, or nil to drop it.
+    private static func run(_ argv: [String], log: String?) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: argv[0])
+        p.arguments = Array(argv.dropFirst())
+        var out: FileHandle?
+        if let log, log.hasPrefix(NSTemporaryDirectory()), FileManager.default.createFile(atPath: log, contents: nil) {
+            out = FileHandle(forWritingAtPath: log)
+        }
+        p.standardOutput = out ?? FileHandle.nullDevice
+        p.standardError = out ?? FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+
+    private static func failure(_ message: String) -> NSError {
+        NSError(domain: "PostgresTestServer", code: 1, userInfo: [NSLocalizedDescriptionKey: message])
+    }
+}
