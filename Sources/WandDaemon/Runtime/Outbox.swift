@@ -32,9 +32,10 @@ public struct OutboxWriter: Sendable {
 
     /// Publishes the staged files named `base` + suffix (".mp4", ".json", ...). Returns the final
     /// paths; [] when the staging folder is already gone (another run of this publication finished
-    /// it). All of a job's files get the same base name.
+    /// it). All of a job's files get the same base name. With `keepStaging` the staged files stay
+    /// (the caller removes them once the publication is recorded as done).
     @discardableResult
-    public func publish(staging: String, base: String, suffixes: [String]) throws -> [String] {
+    public func publish(staging: String, base: String, suffixes: [String], keepStaging: Bool = false) throws -> [String] {
         let sources = suffixes.map { staging + "/" + base + $0 }
         guard FileManager.default.fileExists(atPath: staging) else { return [] }
         do {
@@ -50,7 +51,7 @@ public struct OutboxWriter: Sendable {
                                     : publishFlat(name, sources: sources, suffixes: suffixes) {
             case .published(let targets):
                 try fsyncFile(root)
-                try? FileManager.default.removeItem(atPath: staging)
+                if !keepStaging { try? FileManager.default.removeItem(atPath: staging) }
                 return targets
             case .taken: n += 1
             case .finishedElsewhere: return []
@@ -142,7 +143,9 @@ public struct FailedWriter: Sendable {
     /// Safe to run again over the same inputs and `staging` folder (a crash midway, or another
     /// host finishing the filing): an input already moved is gone from its old place and skipped,
     /// and the error files are written once into `staging` and published like outbox files, so a
-    /// second run completes the same NAME.error.* pair instead of adding NAME-2.error.*.
+    /// second run completes the same NAME.error.* pair instead of adding NAME-2.error.*. The
+    /// staged pair stays in `staging` (the caller removes it with the job's spool folder once the
+    /// filing is recorded), so a run after a finished one recognises it rather than writing anew.
     @discardableResult
     public func record(name: String, inputs: [String], stage: String, message: String,
                        location: SourceLocation? = nil, errors: [String] = [], staging: String) throws -> [String] {
@@ -162,11 +165,10 @@ public struct FailedWriter: Sendable {
             text += "\nThe inputs are beside this file. Fix them and drop them into an inbox again.\n"
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            // Written whole or not at all: a file that exists in staging is complete.
-            try Data(text.utf8).write(to: URL(fileURLWithPath: stagedText), options: .atomic)
-            try encoder.encode(report).write(to: URL(fileURLWithPath: stagedJSON), options: .atomic)
+            try writeOnce(Data(text.utf8), to: stagedText)
+            try writeOnce(encoder.encode(report), to: stagedJSON)
         }
-        try OutboxWriter(root: root, folderPerJob: false).publish(staging: staging, base: name, suffixes: suffixes)
+        try OutboxWriter(root: root, folderPerJob: false).publish(staging: staging, base: name, suffixes: suffixes, keepStaging: true)
         return moved
     }
 }
@@ -209,6 +211,16 @@ func moveNoReplace(_ source: String, toFolder folder: String) throws -> String? 
         default: throw posixError("link", target)
         }
     }
+}
+
+/// Writes a file whole or not at all, and only if it does not exist yet (a temporary file linked
+/// into place): of two runs writing it at once, the first one's file stays, so both go on to
+/// publish the same inode.
+func writeOnce(_ data: Data, to path: String) throws {
+    let temp = path + ".\(UUID().uuidString.prefix(8)).tmp"
+    try data.write(to: URL(fileURLWithPath: temp))
+    defer { unlink(temp) }
+    if Glibc.link(temp, path) != 0, errno != EEXIST { throw posixError("link", path) }
 }
 
 func fsyncFile(_ path: String) throws {
