@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import WandDaemon
+import WandEngine
 
 /// Three daemons in one process on one PostgreSQL queue (a real server), with separate state
 /// dirs and one shared inbox, outbox, failed folder and spool: every drop ends exactly once.
@@ -86,4 +87,77 @@ final class MultiHostDaemonTests: XCTestCase {
         XCTAssertTrue(ControlOutput.jobTable(jobs).hasPrefix("ID "))
         XCTAssertTrue(ControlOutput.jobTable(jobs).split(separator: "\n")[0].hasSuffix("HOST"))
     }
+
+    /// The fence at publication through the real daemon: a run whose lease was taken over while
+    /// its engine was finishing (as if the host had been stopped) stages its video, is refused
+    /// under the row lock, and discards it; the outbox never sees it.
+    func testARunThatLostItsLeaseIsRefusedAtPublicationAndDiscardsItsFiles() async throws {
+        let gate = Gate()
+        let lines = LogLines()
+        let daemon = try Daemon(config: try config("a"), generator: GatedEngine(gate: gate), log: { lines.add($0.message) })
+        FileManager.default.createFile(atPath: dir + "/inbox/late.txt", contents: Data("a late red circle".utf8))
+        let runner = Task { try await daemon.run() }
+        let other = try PostgresJournal(url: server.url, host: "b", lease: 2)
+        var deadline = Date().addingTimeInterval(20)
+        while !gate.reached, Date() < deadline { try await Task.sleep(nanoseconds: 20_000_000) }
+        XCTAssertTrue(gate.reached, "the job never reached the end of generation")
+        let stale = try XCTUnwrap(other.rows([.running]).first)
+        XCTAssertEqual(stale.host, "a")
+
+        // Host a's renewals stop arriving (a stopped host), its lease runs out, b takes the job.
+        let raw = try PGConnection(url: server.url)
+        try raw.exec("UPDATE wand_jobs SET lease_expires = now() - interval '1 second' WHERE id = $1", [stale.id])
+        let taken = try other.takeOverStale(includeOwn: false)
+        XCTAssertEqual(taken.map(\.row.id), [stale.id])
+        XCTAssertTrue(try other.requeue(taken[0].lease, notBefore: nil, error: "test"))
+        // b claims it before a's loop can (a is idle-polling the queue too).
+        var claimed: (row: Journal.Row, lease: Lease)?
+        deadline = Date().addingTimeInterval(5)
+        while claimed == nil, Date() < deadline { claimed = try other.claimNext(now: Date().timeIntervalSince1970) }
+        XCTAssertEqual(claimed?.row.id, stale.id)
+
+        gate.open()
+        deadline = Date().addingTimeInterval(20)
+        while !lines.all.contains(where: { $0.contains("its files are left to the host that holds it now") }), Date() < deadline {
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
+        await daemon.stop()
+        try await runner.value
+        XCTAssertTrue(lines.all.contains { $0.contains("late: the lease on job \(stale.id) was lost") }, "\(lines.all)")
+        XCTAssertEqual(files("outbox"), [], "nothing of the stale run reached the outbox")
+        XCTAssertEqual(files("outbox/.wand-staging"), [], "its staged files were discarded")
+        XCTAssertTrue(try other.publications(of: stale.id).isEmpty)
+        XCTAssertEqual(try other.row(stale.id)?.state, .running)
+        XCTAssertEqual(try other.row(stale.id)?.host, "b")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: stale.spoolDir + "/jobs.json"), "the inputs stay for b's run")
+    }
+}
+
+/// Finishes generating, then waits for the gate before handing the frames back (and does not
+/// look at cancellation there, like the engine in its VAE decode).
+struct GatedEngine: VideoGenerator {
+    let gate: Gate
+    func generate(_ request: GenerationRequest, progress: @escaping @Sendable (GenerationProgress) -> Void,
+                  isCancelled: @escaping @Sendable () -> Bool) async throws -> GeneratedVideo {
+        let video = try await TestEngine().generate(request, progress: progress, isCancelled: isCancelled)
+        gate.arrive()
+        while !gate.isOpen { try await Task.sleep(nanoseconds: 10_000_000) }
+        return video
+    }
+}
+
+final class Gate: @unchecked Sendable {
+    private let lock = NSLock()
+    private var arrived = false, opened = false
+    func arrive() { lock.withLock { arrived = true } }
+    func open() { lock.withLock { opened = true } }
+    var reached: Bool { lock.withLock { arrived } }
+    var isOpen: Bool { lock.withLock { opened } }
+}
+
+final class LogLines: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    func add(_ line: String) { lock.withLock { lines.append(line) } }
+    var all: [String] { lock.withLock { lines } }
 }
