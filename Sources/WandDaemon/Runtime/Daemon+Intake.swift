@@ -107,6 +107,8 @@ extension Daemon {
                 !FileManager.default.fileExists(atPath: f) && !FileManager.default.fileExists(atPath: spool + "/inputs/" + URL(fileURLWithPath: f).lastPathComponent)
             }
             if !(isShared && vanished && !decisive) { log("\(name): could not claim: \(error)", .error, id: id, name: name) }
+            // Not claimed at all (the journal unreachable, say): the files are looked at again later.
+            if claim == nil { files.forEach(scanner.forget) }
             // Not queued: the files go back to the inbox.
             if let claim, !decisive || error is LeaseLostError { rollBackClaim(spool: spool, lease: claim, originalPaths: Dictionary(files.map { (URL(fileURLWithPath: $0).lastPathComponent, $0) }) { a, _ in a }) }
         }

@@ -61,8 +61,15 @@ extension Daemon {
         do {
             for stale in try journal.takeOverStale(includeOwn: false) { recoverStale(stale) }
         } catch {
-            log("cannot check the shared queue for stale jobs: \(error)", .warning)
+            warnQueue("cannot check the shared queue for stale jobs: \(error)")
         }
+    }
+
+    /// A journal that cannot be reached is reported once a minute, not at every tick.
+    func warnQueue(_ message: String) {
+        guard Date().timeIntervalSince(lastQueueWarning) >= 60 else { return }
+        lastQueueWarning = Date()
+        log(message, .warning)
     }
 
     // MARK: - recovery

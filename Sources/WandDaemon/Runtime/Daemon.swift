@@ -19,6 +19,7 @@ public actor Daemon {
     /// The shared journal's lease renewals (nil on one machine).
     var heartbeat: LeaseHeartbeat?
     var nextSweep = Date.distantPast
+    var lastQueueWarning = Date.distantPast
     var stopping = false
     var paused = false
     var lastProgress = Date()
@@ -157,7 +158,7 @@ public actor Daemon {
         guard running == nil, !paused, !stopping else { return }
         let next: (row: Journal.Row, lease: Lease)?
         do { next = try journal.claimNext(now: Date().timeIntervalSince1970) } catch {
-            log("cannot take the next job: \(error)", .warning)
+            warnQueue("cannot take the next job: \(error)")
             return
         }
         guard let (row, lease) = next else { return }
