@@ -1,7 +1,7 @@
 import Foundation
 
-/// The one-machine journal behind the protocol: one daemon owns state_dir (a second is refused
-/// by the control socket), so there is nothing to fence; leases carry token 0 and every fenced
+/// The one-machine journal behind the protocol: one daemon per state_dir is assumed (as it always
+/// was; nothing enforces it), so there is nothing to fence; leases carry token 0 and every fenced
 /// step succeeds. The order of steps and files is the one Wand has always had.
 extension Journal: JobJournal {
     public var host: String? { nil }
