@@ -167,6 +167,18 @@ final class PostgresJournalTests: XCTestCase {
         XCTAssertEqual(try a.row("q")?.error, "e1")
     }
 
+    func testAJournalReconnectsAfterTheServerRestartsAndKeepsItsHostName() throws {
+        let a = try journal("a")
+        try queue(a, "before")
+        try server.restart()
+        // The first statement on the dead session fails; the next one reconnects.
+        _ = try? a.rows(nil)
+        XCTAssertEqual(try a.rows(nil).map(\.id), ["before"])
+        try queue(a, "after")
+        XCTAssertEqual(try a.claimNext(now: 0)?.row.id, "before")
+        XCTAssertThrowsError(try journal("a"), "the reconnected session holds the host name again")
+    }
+
     func testAJournalWithANewerSchemaIsRefused() throws {
         _ = try journal("a")
         try PGConnection(url: server.url).exec("UPDATE wand_meta SET value = '99' WHERE key = 'schema_version'")

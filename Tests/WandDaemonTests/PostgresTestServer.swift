@@ -11,7 +11,9 @@ import XCTest
 /// lock, since parallel test processes start servers at once) that each test copies (0.4 s).
 final class PostgresTestServer {
     let dir: String
-    private let server: Process
+    private var server: Process
+    private let serverArgv: [String]
+    private let bin: String
     /// libpq's address of the server: user `wand` (the superuser initdb made), database `postgres`.
     var url: String { "postgresql://wand@/postgres?host=\(dir)" }
 
@@ -44,9 +46,23 @@ final class PostgresTestServer {
         copy.waitUntilExit()
         guard copy.terminationStatus == 0 else { throw Self.failure("cannot copy the template cluster \(template)") }
         // No TCP, no durability (a test's data dies with it), a socket in our own folder.
-        server = try Self.run(prefix + [bin + "/postgres", "-D", dir + "/data", "-k", dir, "-c", "listen_addresses=",
-                                        "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-                                        "-c", "max_connections=60"], log: dir + "/server.log")
+        self.bin = bin
+        serverArgv = prefix + [bin + "/postgres", "-D", dir + "/data", "-k", dir, "-c", "listen_addresses=",
+                               "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+                               "-c", "max_connections=60"]
+        server = try Self.run(serverArgv, log: dir + "/server.log")
+        try waitUntilReady()
+    }
+
+    /// Stops the server and starts it again on the same data (a database restart under a daemon).
+    func restart() throws {
+        kill(server.processIdentifier, SIGINT)
+        server.waitUntilExit()
+        server = try Self.run(serverArgv, log: dir + "/server-2.log")
+        try waitUntilReady()
+    }
+
+    private func waitUntilReady() throws {
         let deadline = Date().addingTimeInterval(30)
         while !FileManager.default.fileExists(atPath: dir + "/.s.PGSQL.5432") || !acceptsConnections(bin) {
             guard server.isRunning, Date() < deadline else {
