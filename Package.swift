@@ -22,6 +22,8 @@ let package = Package(
                        providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev",
                                          "libswscale-dev", "libswresample-dev", "libavfilter-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // libpq: the journal on PostgreSQL when several hosts share one queue (`queue: {backend: postgres}`).
+        .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
 
         // The engine side: tensors -> models -> engine. No full Foundation below WandEngine.
         // CWandKernels: WandTensor's AVX2/AVX-512 inner loops (runtime CPU dispatch, portable fallback).
@@ -35,7 +37,7 @@ let package = Package(
 
         // The daemon: config, jobs, watcher, queue, journal, outbox, systemd, control socket.
         .target(name: "WandDaemon",
-                dependencies: ["WandEngine", "WandMedia", "CSystemd", "CInotify", "CYAML", "CSQLite"]),
+                dependencies: ["WandEngine", "WandMedia", "CSystemd", "CInotify", "CYAML", "CSQLite", "CPostgres"]),
 
         .executableTarget(name: "wand", dependencies: [
             "WandDaemon", "WandEngine", "WandModels", "WandMedia", "WandTensor",

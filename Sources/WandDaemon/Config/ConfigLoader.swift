@@ -6,7 +6,7 @@ import Foundation
 public enum ConfigLoader {
     static let topKeys = ["wand-config", "state_dir", "inboxes", "outbox", "failed", "after_success", "layout",
                           "duplicates", "image_drops", "models", "defaults", "engine", "output", "watermark",
-                          "notify", "input_roots", "max_attempts", "retry_backoff"]
+                          "notify", "input_roots", "max_attempts", "retry_backoff", "queue"]
 
     public static func load(_ path: String) throws(ConfigErrors) -> DaemonConfig {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -158,6 +158,7 @@ public enum ConfigLoader {
         }
         if let v = keys["watermark"] { readWatermark(v.value, into: &c.watermark, base: base, reader: &r) }
         if let v = keys["notify"] { c.notify = readNotify(v.value, reader: &r) }
+        if let v = keys["queue"] { c.queue = readQueue(v.value, base: base, reader: &r) }
         if let v = keys["inboxes"] {
             if let list = v.value.sequence {
                 c.inboxes = list.compactMap { readInbox($0, base: base, reader: &r) }

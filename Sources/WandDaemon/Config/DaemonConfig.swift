@@ -28,6 +28,8 @@ public struct DaemonConfig: Sendable, Hashable {
     public var maxAttempts: Int
     /// Seconds before the first retry; doubled per attempt.
     public var retryBackoff: Double
+    /// The journal: SQLite under state_dir (one machine), or PostgreSQL shared by several hosts.
+    public var queue = QueueConfig()
 
     public init(file: String?, stateDir: URL, inboxes: [InboxConfig], outbox: URL, failed: URL,
                 afterSuccess: AfterSuccess, layout: OutputLayout, duplicates: DuplicatePolicy,

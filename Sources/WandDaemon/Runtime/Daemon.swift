@@ -6,7 +6,7 @@ import WandMedia
 /// "the way a drop travels"). One engine job runs at a time; scanning and claiming go on meanwhile.
 public actor Daemon {
     public private(set) var config: DaemonConfig
-    let journal: Journal
+    let journal: any JobJournal
     let generator: any VideoGenerator
     var scanners: [InboxScanner] = []
     var watcher: InotifyWatcher?
@@ -14,6 +14,12 @@ public actor Daemon {
     var running: (id: String, name: String, progress: GenerationProgress)?
     var runningTask: Task<Void, Never>?
     var cancelRequested: Set<String> = []
+    /// Jobs whose lease ran out while they ran here (shared journal): stopped, their files left alone.
+    var lostLeases: Set<String> = []
+    /// The shared journal's lease renewals (nil on one machine).
+    var heartbeat: LeaseHeartbeat?
+    var nextSweep = Date.distantPast
+    var lastQueueWarning = Date.distantPast
     var stopping = false
     var paused = false
     var lastProgress = Date()
@@ -34,7 +40,7 @@ public actor Daemon {
         for dir in [config.stateDir.path, config.spoolDir, config.outbox.path, config.failed.path] + config.inboxes.map(\.path.path) {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         }
-        journal = try Journal(path: config.journalPath)
+        journal = try Self.openJournal(config)
     }
 
     // MARK: - the loop
@@ -42,9 +48,11 @@ public actor Daemon {
     /// Runs until SIGTERM/SIGINT (or, with `exitWhenIdle`, until nothing is left to do).
     public func run(exitWhenIdle: Bool = false) async throws {
         try recover()
+        startHeartbeat()
         startWatching()
         var firstScan = true
         while !stopping {
+            sweepSharedQueue()
             scanInboxes()
             if firstScan { notifier.ready(); firstScan = false; log("ready; watching \(config.inboxes.map(\.path.path).joined(separator: ", "))", .info) }
             startNextJobIfIdle()
@@ -54,7 +62,8 @@ public actor Daemon {
                (try journal.rows([.queued, .claiming])).isEmpty { break }
             let pending = scanners.contains { $0.pendingCount > 0 }
             let pollInterval = scanners.contains { watchMode($0.inbox) == .poll } ? 1.0 : config.inboxes.map(\.rescan).min() ?? 300
-            var timeout = pending || running != nil ? 0.1 : min(pollInterval, 5)
+            // Another host's drops become runnable here without any local event.
+            var timeout = pending || running != nil ? 0.1 : min(pollInterval, isShared ? 1 : 5)
             // A job in its retry backoff becomes runnable without any event to wake us.
             let now = Date().timeIntervalSince1970
             if running == nil, let retry = try? journal.nextRetryTime(after: now) { timeout = max(0.01, min(timeout, retry - now)) }
@@ -63,6 +72,7 @@ public actor Daemon {
         notifier.stopping()
         watcher?.stop()
         if let task = runningTask { await task.value }
+        heartbeat?.stop()
         await webhooks.drain()
     }
 
@@ -70,11 +80,18 @@ public actor Daemon {
     public func pause() { paused = true }
     public func resume() { paused = false; wake.signal() }
 
-    /// Cancels a queued job, or a running one between denoising steps.
+    /// Cancels a queued job, or a running one between denoising steps (on another host: at its
+    /// next lease renewal).
     public func cancel(_ id: String) throws -> Bool {
         if running?.id == id { cancelRequested.insert(id); cancelFlag.set(id); return true }
-        guard let row = try journal.row(id), row.state == .queued else { return false }
-        try failJob(row, stage: "cancelled", message: "cancelled by the operator", state: .cancelled)
+        guard let row = try journal.row(id) else { return false }
+        if row.state == .running, isShared { return try journal.requestCancel(id) != nil }
+        guard row.state == .queued else { return false }
+        do {
+            try failJob(row, lease: nil, stage: "cancelled", message: "cancelled by the operator", state: .cancelled)
+        } catch is LeaseLostError {
+            return false  // it started meanwhile (another host claimed it)
+        }
         return true
     }
 
@@ -135,147 +152,21 @@ public actor Daemon {
         }
     }
 
-    // MARK: - intake
-
-    func scanInboxes() {
-        for scanner in scanners {
-            // Job files first: the inputs they name are claimed with them, so the same files are
-            // not also taken as a bare drop from the same scan.
-            let drops = scanner.scan().sorted { a, _ in if case .jobFile = a { return true }; return false }
-            for drop in drops { intake(drop, scanner: scanner) }
-        }
-    }
-
-    func intake(_ drop: Drop, scanner: InboxScanner) {
-        let inbox = scanner.inbox
-        var files: [String]
-        var jobs: [JobSpec] = []
-        var problem: (message: String, location: SourceLocation?, errors: [String])?
-        switch drop {
-        case .jobFile(let path):
-            files = [path]
-            do {
-                jobs = try JobFileParser.parse(fileAt: path, inbox: inbox, config: config)
-            } catch {
-                let first = error.diagnostics.first
-                problem = ("the job file has errors", first.map { SourceLocation(file: $0.file, line: $0.line, column: $0.column) },
-                           error.diagnostics.map(\.description))
-            }
-        case .bare(_, let all):
-            let group = all.filter { FileManager.default.fileExists(atPath: $0) }
-            guard !group.isEmpty else { return }  // taken by a job file in this scan
-            files = group
-            switch BareDropRouter(config: config, inbox: inbox).route(fileNames: group.map { URL(fileURLWithPath: $0).lastPathComponent },
-                                                                     in: inbox.path, settled: true) {
-            case .ready(let routed): jobs = routed
-            case .invalid(let errors): problem = ("the drop cannot become a job", nil, errors.diagnostics.map(\.description))
-            case .waiting(let roles): problem = ("the drop is missing a partner file (\(roles.map(\.rawValue).sorted().joined(separator: ", ")))", nil, [])
-            case .ignored: problem = ("none of these files is a type Wand takes", nil, [])
-            }
-        }
-        // Inputs inside the inbox travel with the job; inputs under input_roots stay where they are.
-        let inboxRoot = inbox.path.resolvingSymlinksInPath().path
-        for job in jobs {
-            for url in job.inputFiles {
-                let input = url.path
-                if URL(fileURLWithPath: input).deletingLastPathComponent().path == inboxRoot,
-                   !files.contains(where: { URL(fileURLWithPath: $0).resolvingSymlinksInPath().path == input }) {
-                    files.append(input)
-                }
-            }
-        }
-        scanner.claimPartners(files)
-        let name = URL(fileURLWithPath: files[0]).deletingPathExtension().lastPathComponent
-        let id = Self.newJobID()
-        let spool = config.spoolDir + "/" + id
-        do {
-            let hash = try inputHash(files)
-            let row = try journal.insert(id: id, name: name, priority: jobs.first?.priority ?? inbox.priority, spoolDir: spool, inputHash: hash)
-            try FileManager.default.createDirectory(atPath: spool + "/inputs", withIntermediateDirectories: true)
-            var moved: [String: String] = [:]
-            for f in files {
-                let target = spool + "/inputs/" + URL(fileURLWithPath: f).lastPathComponent
-                guard rename(f, target) == 0 else { throw posixError("rename", f) }
-                moved[URL(fileURLWithPath: f).resolvingSymlinksInPath().path] = target
-                moved[f] = target
-            }
-            if let problem {
-                try failJob(row, stage: "validation", message: problem.message, location: problem.location, errors: problem.errors)
-                log("\(name): rejected: \(problem.errors.first ?? problem.message)", .warning, id: id, name: name)
-                return
-            }
-            if config.duplicates == .skip, let earlier = try journal.completed(withHash: hash) {
-                try failJob(row, stage: "duplicate", message: "the same inputs were already made into a video by job \(earlier.id) (\(earlier.name)); set duplicates: run in the config to run them again", state: .duplicate)
-                log("\(name): skipped, duplicate of \(earlier.id)", .info, id: id, name: name)
-                return
-            }
-            let relocated = jobs.map { job -> JobSpec in
-                var j = job
-                j.image = j.image.map { URL(fileURLWithPath: moved[$0.path] ?? $0.path) }
-                j.audio = j.audio.map { URL(fileURLWithPath: moved[$0.path] ?? $0.path) }
-                j.video = j.video.map { URL(fileURLWithPath: moved[$0.path] ?? $0.path) }
-                return j
-            }
-            try JSONEncoder().encode(relocated).write(to: URL(fileURLWithPath: spool + "/jobs.json"))
-            try journal.setState(id, .queued)
-            notify(.queued, row, jobs: relocated)
-            log("\(name): queued as \(id) (\(relocated.count) job\(relocated.count == 1 ? "" : "s"), \(relocated.first?.mode.rawValue ?? "?"))", .info, id: id, name: name)
-        } catch {
-            log("\(name): could not claim: \(error)", .error, id: id, name: name)
-        }
-    }
-
-    func inputHash(_ files: [String]) throws -> String {
-        var sha = SHA256()
-        for f in files.sorted(by: { URL(fileURLWithPath: $0).lastPathComponent < URL(fileURLWithPath: $1).lastPathComponent }) {
-            sha.update(Array(URL(fileURLWithPath: f).lastPathComponent.utf8))
-            sha.update(Array(try SHA256.file(f).utf8))
-        }
-        return sha.finalizeHex()
-    }
-
-    static func newJobID() -> String {
-        let f = DateFormatter()
-        f.dateFormat = "yyyyMMdd-HHmmss"
-        f.timeZone = TimeZone(identifier: "UTC")
-        return f.string(from: Date()) + "-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
-    }
-
-    // MARK: - recovery
-
-    /// After a crash: rows still claiming give their files back to the inbox; running jobs are
-    /// re-queued (bounded by max_attempts, then quarantined to failed/).
-    func recover() throws {
-        for row in try journal.rows([.claiming]) {
-            let inputs = (try? FileManager.default.contentsOfDirectory(atPath: row.spoolDir + "/inputs")) ?? []
-            if let inbox = config.inboxes.first {
-                for f in inputs { _ = rename(row.spoolDir + "/inputs/" + f, uniquePath(inbox.path.path + "/" + f)) }
-            }
-            try? FileManager.default.removeItem(atPath: row.spoolDir)
-            try journal.delete(row.id)
-        }
-        for row in try journal.rows([.running]) {
-            if row.attempts >= config.maxAttempts {
-                try failJob(row, stage: "quarantine", message: "the job was interrupted \(row.attempts) times (the daemon crashed or was killed while it ran); it is quarantined so it cannot stop the queue")
-                log("\(row.name): quarantined after \(row.attempts) attempts", .warning, job: row)
-            } else {
-                let delay = RetryPolicy.delay(afterAttempts: row.attempts, backoff: config.retryBackoff)
-                try journal.requeue(row.id, notBefore: Date().timeIntervalSince1970 + delay,
-                                    error: "interrupted (the daemon stopped while the job ran)")
-                log("\(row.name): re-queued after an interrupted run; attempt \(row.attempts + 1) of \(config.maxAttempts) in \(Self.seconds(delay))", .info, job: row)
-            }
-        }
-    }
-
     // MARK: - running jobs
 
     func startNextJobIfIdle() {
         guard running == nil, !paused, !stopping else { return }
-        guard let row = try? journal.nextRunnable(now: Date().timeIntervalSince1970) else { return }
+        let next: (row: Journal.Row, lease: Lease)?
+        do { next = try journal.claimNext(now: Date().timeIntervalSince1970) } catch {
+            warnQueue("cannot take the next job: \(error)")
+            return
+        }
+        guard let (row, lease) = next else { return }
         running = (row.id, row.name, GenerationProgress(stage: .loading))
         runningPace = StepPace()
         lastProgress = Date()
-        runningTask = Task { await self.execute(row) }
+        heartbeat?.hold(lease)
+        runningTask = Task { await self.execute(row, lease: lease) }
     }
 
     func progressed(_ id: String, _ p: GenerationProgress) {
@@ -287,27 +178,40 @@ public actor Daemon {
 
     func isCancelled(_ id: String) -> Bool { stopping || cancelRequested.contains(id) }
 
-    func execute(_ row: Journal.Row) async {
-        defer { running = nil; runningTask = nil; cancelRequested.remove(row.id); wake.signal() }
+    func execute(_ row: Journal.Row, lease: Lease) async {
+        defer {
+            heartbeat?.hold(nil)
+            running = nil; runningTask = nil; cancelRequested.remove(row.id); lostLeases.remove(row.id); cancelFlag.clear(row.id); wake.signal()
+        }
         var outputs: [String] = []
         do {
             let jobs = try JSONDecoder().decode([JobSpec].self, from: Data(contentsOf: URL(fileURLWithPath: row.spoolDir + "/jobs.json")))
-            try journal.setState(row.id, .running)
             notify(.started, row, jobs: jobs)
             log("\(row.name): running \(row.id)", .info, job: row)
+            // Parts an earlier run of this job already decided to publish are finished, not re-made.
+            let decided = try journal.publications(of: row.id)
+            if isShared { sweepStaging(of: row.id, keeping: decided) }
             for (index, job) in jobs.enumerated() {
-                outputs += try await runOne(job, id: jobs.count > 1 ? "\(row.id)-\(index + 1)" : row.id, row: row)
+                if let earlier = decided.first(where: { $0.part == index }) {
+                    outputs += try completePublication(earlier, jobID: row.id)
+                    continue
+                }
+                outputs += try await runOne(job, id: jobs.count > 1 ? "\(row.id)-\(index + 1)" : row.id, row: row, lease: lease, part: index)
             }
-            try journal.setState(row.id, .done)
+            guard try journal.markDone(lease) else { throw LeaseLostError(jobID: row.id) }
             notify(.done, row, jobs: jobs, outputs: outputs)
             try finishSources(row)
             log("\(row.name): done -> \(outputs.filter { $0.hasSuffix(".mp4") }.joined(separator: ", "))", .info, job: row)
+        } catch let lost as LeaseLostError {
+            log("\(row.name): \(lost); its files are left to the host that holds it now", .warning, job: row)
         } catch is CancelledError {
-            if stopping {
-                try? journal.setState(row.id, .queued)
+            if lostLeases.contains(row.id) {
+                log("\(row.name): stopped: \(LeaseLostError(jobID: row.id))", .warning, job: row)
+            } else if stopping {
+                try? journal.release(lease)
                 log("\(row.name): interrupted by shutdown; re-queued", .info, job: row)
             } else {
-                try? failJob(row, stage: "cancelled", message: "cancelled by the operator", state: .cancelled)
+                try? failJob(row, lease: lease, stage: "cancelled", message: "cancelled by the operator", state: .cancelled)
                 log("\(row.name): cancelled", .info, job: row)
             }
         } catch {
@@ -317,15 +221,22 @@ public actor Daemon {
             if RetryPolicy.isTransient(error), attempts < config.maxAttempts, outputs.isEmpty {
                 let delay = RetryPolicy.delay(afterAttempts: attempts, backoff: config.retryBackoff)
                 do {
-                    try journal.requeue(row.id, notBefore: Date().timeIntervalSince1970 + delay, error: "\(error)")
-                    log("\(row.name): attempt \(attempts) of \(config.maxAttempts) failed: \(error); retrying in \(Self.seconds(delay))", .warning, job: row)
+                    if try journal.requeue(lease, notBefore: Date().timeIntervalSince1970 + delay, error: "\(error)") {
+                        log("\(row.name): attempt \(attempts) of \(config.maxAttempts) failed: \(error); retrying in \(Self.seconds(delay))", .warning, job: row)
+                    } else {
+                        log("\(row.name): attempt \(attempts) failed: \(error); \(LeaseLostError(jobID: row.id))", .warning, job: row)
+                    }
                     return
                 } catch {
                     log("\(row.name): could not re-queue: \(error)", .error, job: row)
                 }
             }
-            try? failJob(row, stage: "generation", message: "\(error)")
-            log("\(row.name): failed: \(error)", .warning, job: row)
+            do {
+                try failJob(row, lease: lease, stage: "generation", message: "\(error)")
+                log("\(row.name): failed: \(error)", .warning, job: row)
+            } catch {
+                log("\(row.name): failed, and could not be filed: \(error)", .warning, job: row)
+            }
         }
     }
 
@@ -337,7 +248,7 @@ public actor Daemon {
         value < 10 ? String(format: "%.1f s", value) : "\(Int(value.rounded())) s"
     }
 
-    func runOne(_ job: JobSpec, id: String, row: Journal.Row) async throws -> [String] {
+    func runOne(_ job: JobSpec, id: String, row: Journal.Row, lease: Lease, part: Int) async throws -> [String] {
         guard let model = config.models[job.model] else {
             throw EngineError(.badRequest, "model '\(job.model)' is no longer in the config")
         }
@@ -366,14 +277,15 @@ public actor Daemon {
         let video = try await generator.generate(request, progress: { p in
             Task { await self.progressed(rowID, p) }
         }, isCancelled: { flags.isSet(rowID) })
-        return try await writeOutputs(video, job: job, id: id, seed: seed, inputsHash: row.inputHash, started: started)
+        return try await writeOutputs(video, job: job, id: id, seed: seed, inputsHash: row.inputHash, started: started, lease: lease, part: part)
     }
 
     nonisolated let cancelFlag = CancelFlags()
 
-    func writeOutputs(_ video: GeneratedVideo, job: JobSpec, id: String, seed: UInt64, inputsHash: String, started: Date) async throws -> [String] {
+    func writeOutputs(_ video: GeneratedVideo, job: JobSpec, id: String, seed: UInt64, inputsHash: String, started: Date,
+                      lease: Lease, part: Int) async throws -> [String] {
         let outbox = OutboxWriter(root: config.outbox.path, folderPerJob: config.layout == .folderPerJob)
-        let staging = try outbox.makeStaging(jobID: id)
+        let staging = try outbox.makeStaging(jobID: stagingName(id, lease))
         let base = job.output.name
         let now = Date()
         let wm = config.watermark
@@ -409,7 +321,7 @@ public actor Daemon {
         var suffixes = [".mp4", ".json"]
         if written.nfo != nil { suffixes.append(".nfo") }
         if written.poster != nil { suffixes.append("-poster.jpg") }
-        return try outbox.publish(staging: staging, base: base, suffixes: suffixes)
+        return try publishPart(outbox, staging: staging, base: base, suffixes: suffixes, lease: lease, part: part)
     }
 
     /// After success the sources are archived (dated folder under state_dir), deleted or kept (in the spool's done/).
@@ -429,21 +341,6 @@ public actor Daemon {
             try FileManager.default.createDirectory(atPath: config.spoolDir + "/done", withIntermediateDirectories: true)
             try FileManager.default.moveItem(atPath: inputs, toPath: dir)
         }
-        try? FileManager.default.removeItem(atPath: row.spoolDir)
-    }
-
-    func failJob(_ row: Journal.Row, stage: String, message: String, location: SourceLocation? = nil,
-                 errors: [String] = [], state: Journal.State = .failed) throws {
-        let jobs = try? JSONDecoder().decode([JobSpec].self, from: Data(contentsOf: URL(fileURLWithPath: row.spoolDir + "/jobs.json")))
-        let inputsDir = row.spoolDir + "/inputs"
-        let inputs = ((try? FileManager.default.contentsOfDirectory(atPath: inputsDir)) ?? []).sorted().map { inputsDir + "/" + $0 }
-        let moved = try FailedWriter(root: config.failed.path).record(name: row.name, inputs: inputs, stage: stage, message: message,
-                                                                  location: location, errors: errors)
-        // Remembered so that `wand retry ID` can put them back into an inbox.
-        try? FileManager.default.createDirectory(atPath: config.stateDir.path + "/failed-inputs", withIntermediateDirectories: true)
-        try? JSONEncoder().encode(moved).write(to: URL(fileURLWithPath: config.stateDir.path + "/failed-inputs/" + row.id + ".json"))
-        try journal.setState(row.id, state, error: errors.first ?? message)
-        if state == .failed { notify(.failed, row, jobs: jobs, error: errors.first ?? message, stage: stage) }
         try? FileManager.default.removeItem(atPath: row.spoolDir)
     }
 
@@ -469,6 +366,8 @@ public final class CancelFlags: @unchecked Sendable {
     private var ids: Set<String> = []
     private var all = false
     func set(_ id: String) { lock.lock(); ids.insert(id); lock.unlock() }
+    /// When a run ends: the same job may run here again later (its lease was lost, then it came back).
+    func clear(_ id: String) { lock.lock(); ids.remove(id); lock.unlock() }
     func setAll() { lock.lock(); all = true; lock.unlock() }
     func isSet(_ id: String) -> Bool { lock.lock(); defer { lock.unlock() }; return all || ids.contains(id) }
 }

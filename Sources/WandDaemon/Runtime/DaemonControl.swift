@@ -12,12 +12,15 @@ extension Daemon: ControlHandler {
                 let rows = try journal.rows([.claiming, .queued, .running])
                 return ControlResponse(ok: true, jobs: rows.map {
                     ControlJob(id: $0.id, name: $0.name, state: $0.state.rawValue, attempts: $0.attempts, priority: $0.priority,
-                               retryAt: $0.state == .queued ? $0.notBefore.map(rfc3339) : nil)
+                               retryAt: $0.state == .queued ? $0.notBefore.map(rfc3339) : nil, host: isShared ? ($0.host ?? "-") : nil)
                 })
             case .cancel:
                 guard let id = request.id else { return .failure("cancel needs a job id") }
-                return try cancel(id) ? ControlResponse(ok: true, message: "cancelled \(id)")
-                                      : .failure("no queued or running job \(id)")
+                guard try cancel(id) else { return .failure("no queued or running job \(id)") }
+                if running?.id != id, let host = try journal.row(id)?.host, host != journal.host {
+                    return ControlResponse(ok: true, message: "asked host \(host) to cancel \(id)")
+                }
+                return ControlResponse(ok: true, message: "cancelled \(id)")
             case .retry:
                 guard let id = request.id else { return .failure("retry needs a job id") }
                 return try retry(id)
@@ -41,11 +44,19 @@ extension Daemon: ControlHandler {
 
     func controlStatus() -> ControlStatus {
         let queued = (try? journal.rows([.queued]).count) ?? 0
+        var hosts: [ControlHost]?
+        if isShared {
+            let runningRows = (try? journal.rows([.running])) ?? []
+            hosts = ((try? journal.hosts()) ?? []).map { h in
+                let job = runningRows.first { $0.host == h.name }
+                return ControlHost(name: h.name, lastSeen: rfc3339(h.lastSeen), alive: h.alive, runningJobID: job?.id, runningJobName: job?.name)
+            }
+        }
         return ControlStatus(queueLength: queued, runningJobID: running?.id, runningJobName: running?.name,
                              runningStage: running?.progress.stage.rawValue,
                              runningStep: running.map { $0.progress.step }, runningTotal: running.map { $0.progress.totalSteps },
                              runningSecondsLeft: running == nil ? nil : runningPace.secondsLeft,
-                             paused: paused)
+                             paused: paused, host: journal.host, hosts: hosts)
     }
 
     /// A failed or cancelled job's inputs go back from failed/ into the first inbox, where they are
@@ -72,5 +83,8 @@ extension Daemon: ControlHandler {
                              : ControlResponse(ok: true, message: "re-dropped \(moved.joined(separator: ", ")) into \(inbox.path.path)")
     }
 
-    func failedInputsRecord(_ id: String) -> String { config.stateDir.path + "/failed-inputs/" + id + ".json" }
+    /// Under state_dir on one machine; beside the shared spool with PostgreSQL, so any host can retry.
+    func failedInputsRecord(_ id: String) -> String {
+        (isShared ? config.spoolDir + "/.failed-inputs/" : config.stateDir.path + "/failed-inputs/") + id + ".json"
+    }
 }

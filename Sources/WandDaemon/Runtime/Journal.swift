@@ -24,6 +24,8 @@ public final class Journal: @unchecked Sendable {
         public var finished: Double?
         /// A re-queued job does not run before this time (epoch seconds): its retry backoff.
         public var notBefore: Double? = nil
+        /// The host that holds (or last held) the job in a shared journal; nil on one machine.
+        public var host: String? = nil
     }
 
     /// The schema this code writes (`PRAGMA user_version`); older journals are migrated on open.

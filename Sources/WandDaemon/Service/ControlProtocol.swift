@@ -25,9 +25,12 @@ public struct ControlStatus: Codable, Sendable, Equatable {
     /// The running stage's time left, from its pace so far (StepPace); nil until two steps are in.
     public var runningSecondsLeft: Double?
     public var paused: Bool
+    /// With a shared queue: this daemon's name and every daemon on the queue.
+    public var host: String?
+    public var hosts: [ControlHost]?
     public init(queueLength: Int, runningJobID: String? = nil, runningJobName: String? = nil,
                 runningStage: String? = nil, runningStep: Int? = nil, runningTotal: Int? = nil,
-                runningSecondsLeft: Double? = nil, paused: Bool) {
+                runningSecondsLeft: Double? = nil, paused: Bool, host: String? = nil, hosts: [ControlHost]? = nil) {
         self.queueLength = queueLength
         self.runningJobID = runningJobID
         self.runningJobName = runningJobName
@@ -36,11 +39,32 @@ public struct ControlStatus: Codable, Sendable, Equatable {
         self.runningTotal = runningTotal
         self.runningSecondsLeft = runningSecondsLeft
         self.paused = paused
+        self.host = host
+        self.hosts = hosts
     }
     enum CodingKeys: String, CodingKey {
         case queueLength = "queue_length", runningJobID = "running_job_id", runningJobName = "running_job_name"
         case runningStage = "running_stage", runningStep = "running_step", runningTotal = "running_total"
-        case runningSecondsLeft = "running_seconds_left", paused
+        case runningSecondsLeft = "running_seconds_left", paused, host, hosts
+    }
+}
+
+/// One daemon on a shared queue, as `wand status` lists it.
+public struct ControlHost: Codable, Sendable, Equatable {
+    public var name: String
+    /// Its last lease renewal or heartbeat (RFC 3339 UTC).
+    public var lastSeen: String
+    /// Whether it renewed within its lease.
+    public var alive: Bool
+    public var runningJobID: String?
+    public var runningJobName: String?
+    public init(name: String, lastSeen: String, alive: Bool, runningJobID: String? = nil, runningJobName: String? = nil) {
+        self.name = name; self.lastSeen = lastSeen; self.alive = alive
+        self.runningJobID = runningJobID; self.runningJobName = runningJobName
+    }
+    enum CodingKeys: String, CodingKey {
+        case name, alive
+        case lastSeen = "last_seen", runningJobID = "running_job_id", runningJobName = "running_job_name"
     }
 }
 
@@ -52,16 +76,19 @@ public struct ControlJob: Codable, Sendable, Equatable {
     public var priority: Int
     /// A queued job in its retry backoff runs no earlier than this (RFC 3339 UTC).
     public var retryAt: String?
-    public init(id: String, name: String, state: String, attempts: Int, priority: Int, retryAt: String? = nil) {
+    /// With a shared queue, the host that runs (or is claiming) the job.
+    public var host: String?
+    public init(id: String, name: String, state: String, attempts: Int, priority: Int, retryAt: String? = nil, host: String? = nil) {
         self.id = id
         self.name = name
         self.state = state
         self.attempts = attempts
         self.priority = priority
         self.retryAt = retryAt
+        self.host = host
     }
     enum CodingKeys: String, CodingKey {
-        case id, name, state, attempts, priority
+        case id, name, state, attempts, priority, host
         case retryAt = "retry_at"
     }
 }

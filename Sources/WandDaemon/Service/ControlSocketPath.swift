@@ -71,17 +71,32 @@ public enum ControlOutput {
             if let left = status.runningSecondsLeft { running += ", \(StepPace.clock(left)) left" }
             if !detail.isEmpty { running += ")" }
         }
-        return "queued: \(status.queueLength)  running: \(running)  paused: \(status.paused ? "yes" : "no")"
+        let host = status.host.map { "host: \($0)  " } ?? ""
+        return host + "queued: \(status.queueLength)  running: \(running)  paused: \(status.paused ? "yes" : "no")"
     }
 
+    /// The daemons on a shared queue, one line each.
+    public static func hostTable(_ hosts: [ControlHost]) -> String {
+        let rows = [["HOST", "SEEN", "RUNNING"]] + hosts.map { h in
+            [h.name, h.alive ? h.lastSeen : "\(h.lastSeen) (lease run out)", h.runningJobName.map { "\($0) (\(h.runningJobID ?? "?"))" } ?? "-"]
+        }
+        return table(rows)
+    }
+
+    /// The jobs, with a HOST column when the queue is shared.
     public static func jobTable(_ jobs: [ControlJob]) -> String {
         guard !jobs.isEmpty else { return "no jobs" }
-        let header = ["ID", "NAME", "STATE", "ATTEMPTS", "PRIORITY"]
+        let shared = jobs.contains { $0.host != nil }
+        let header = ["ID", "NAME", "STATE", "ATTEMPTS", "PRIORITY"] + (shared ? ["HOST"] : [])
         let rows = [header] + jobs.map { job -> [String] in
             let state = job.retryAt.map { "\(job.state) (retry at \($0))" } ?? job.state
-            return [job.id, job.name, state, "\(job.attempts)", "\(job.priority)"]
+            return [job.id, job.name, state, "\(job.attempts)", "\(job.priority)"] + (shared ? [job.host ?? "-"] : [])
         }
-        let widths = (0..<header.count).map { column in rows.map { $0[column].count }.max() ?? 0 }
+        return table(rows)
+    }
+
+    static func table(_ rows: [[String]]) -> String {
+        let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
         return rows.map { row in
             row.enumerated().map { index, cell in
                 index == row.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
@@ -93,7 +108,10 @@ public enum ControlOutput {
     public static func render(_ response: ControlResponse) -> (stdout: [String], stderr: [String]) {
         var out: [String] = []
         var err: [String] = []
-        if let status = response.status { out.append(statusLine(status)) }
+        if let status = response.status {
+            out.append(statusLine(status))
+            if let hosts = status.hosts, !hosts.isEmpty { out.append(hostTable(hosts)) }
+        }
         if let jobs = response.jobs { out.append(jobTable(jobs)) }
         if let message = response.message { out.append(message) }
         if response.ok, out.isEmpty { out.append("ok") }
