@@ -92,6 +92,14 @@ public struct WanVAEConfigFile: Sendable, Equatable {
         guard !c.dimMult.isEmpty, c.dimMult.allSatisfy({ $0 > 0 }) else { throw refuse("dim_mult", "expected one or more positive integers") }
         guard c.numResBlocks >= 1 else { throw refuse("num_res_blocks", "a stage needs at least one residual block to change width") }
         guard c.patchSize >= 1 else { throw refuse("patch_size", "expected a positive integer or null") }
+        // Bounds far above any real VAE, so that no width or shape computation can overflow.
+        let limits: [(String, Int, Int)] = [("num_res_blocks", c.numResBlocks, 64), ("patch_size", c.patchSize, 64),
+                                            ("z_dim", c.zDim, 1 << 16), ("dim_mult", c.stages, 16),
+                                            ("base_dim", c.baseDim * c.dimMult.max()!, 1 << 20),
+                                            ("decoder_base_dim", c.decoderBaseDim * c.dimMult.max()!, 1 << 20)]
+        for (field, value, limit) in limits where value > limit {
+            throw refuse(field, "larger than Wand supports (\(value) > \(limit))")
+        }
         let rgb = 3 * c.patchSize * c.patchSize
         guard c.inChannels == rgb else { throw refuse("in_channels", "Wand encodes RGB video: 3 × patch_size² = \(rgb) channels") }
         guard c.outChannels == rgb else { throw refuse("out_channels", "Wand decodes RGB video: 3 × patch_size² = \(rgb) channels") }
