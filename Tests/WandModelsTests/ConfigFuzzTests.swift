@@ -61,4 +61,30 @@ final class ConfigFuzzTests: XCTestCase {
         XCTAssertGreaterThan(accepted, 100)
         XCTAssertGreaterThan(refused, 1000)
     }
+
+    func testDiTConfigReaderNeverCrashes() throws {
+        let names = ["p111_h3", "p222_h2", "p122_noxnorm", "p121_h1", "p212_pertoken"]
+        var seeds = try names.map { try Self.members(DiTConfigSpreadTests.root + $0 + "/config.json") }
+        seeds.append(try Self.members(ReferenceFixtures.dit("t2v_d64_h2.official.config.json")))
+        var rng = SplitMix64(state: 0xD17)
+        var accepted = 0, refused = 0
+        for i in 0..<3000 {
+            let keys = Array(WanDiTConfig.diffusersFields.union(WanDiTConfig.officialFields)) + ["foo"]
+            let json = Self.mutated(seeds[i % seeds.count], &rng, extraKeys: keys)
+            do {
+                let c = try WanDiTConfig(json: json, path: "fuzz/config.json")
+                accepted += 1
+                XCTAssertEqual(c.patchSize.count, 3)
+                XCTAssertGreaterThan(c.parameterShapes.count, 0)
+            } catch {
+                refused += 1
+                switch error {
+                case let .badConfig(path, _, _), let .unsupported(path, _): XCTAssertEqual(path, "fuzz/config.json")
+                default: XCTFail("\(error)")
+                }
+            }
+        }
+        XCTAssertGreaterThan(accepted, 100)
+        XCTAssertGreaterThan(refused, 500)
+    }
 }

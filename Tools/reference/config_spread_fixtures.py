@@ -145,8 +145,11 @@ def randomize_dit(model, seed):
 
 
 def save_half(model, path):
+    """Saves in float16 and returns the model as diffusers loads the folder back in float32 (the
+    round trip also drops casts that do not survive it: .to(float16) rounds the transformer's
+    non-persistent RoPE tables, which from_pretrained rebuilds)."""
     model.to(torch.float16).save_pretrained(path)
-    model.to(torch.float32)
+    return type(model).from_pretrained(path, torch_dtype=torch.float32).eval()
 
 
 def latent_stats(z, seed):
@@ -195,7 +198,7 @@ def vae_case(index, name, kw, clip_size, dec_size, clip):
     vae = AutoencoderKLWan(latents_mean=mean, latents_std=std, **kw).eval()
     randomize_vae(vae, 200 + index)
     folder = os.path.join(OUT, "vae", name)
-    save_half(vae, folder)
+    vae = save_half(vae, folder)
     m = torch.tensor(mean).view(-1, 1, 1, 1)
     inv = (1.0 / torch.tensor(std)).view(-1, 1, 1, 1)  # as the pipelines: 1/std rounded to f32
     io, notes = {}, {}
@@ -238,7 +241,7 @@ def dit_case(index, name, kw, latent, tkind, rows):
     torch.manual_seed(index)
     model = WanTransformer3DModel(**kw).eval()
     randomize_dit(model, 400 + index)
-    save_half(model, os.path.join(OUT, "dit", name))
+    model = save_half(model, os.path.join(OUT, "dit", name))
     cin = kw["in_channels"]
     g = torch.Generator().manual_seed(500 + index)
     f, h, w = latent
@@ -294,14 +297,14 @@ def pipeline_case(name, pipe_cls, vae_name, dit_kw, seed, args, extra_components
     for m in (te, vae, transformer):
         m.to(torch.float16 if m is not te else torch.bfloat16)
     pipe.save_pretrained(folder)
-    for m in (te, vae, transformer):
-        m.to(torch.float32)
     # Components identical to stored ones become links, so the folder costs only its transformer.
     assert same_tensors(os.path.join(folder, "text_encoder"), os.path.join(SHARED, "text_encoder"))
     link(os.path.join(folder, "text_encoder"), os.path.join(SHARED, "text_encoder"))
     link(os.path.join(folder, "tokenizer"), os.path.join(SHARED, "tokenizer"))
     assert same_tensors(os.path.join(folder, "vae"), os.path.join(OUT, "vae", vae_name))
     link(os.path.join(folder, "vae"), os.path.join(OUT, "vae", vae_name))
+    # The reference runs the folder as diffusers loads it.
+    pipe = pipe_cls.from_pretrained(folder, torch_dtype=torch.float32)
 
     captured = {}
     orig = pipe.vae.decode
