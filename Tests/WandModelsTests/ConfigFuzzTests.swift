@@ -87,4 +87,30 @@ final class ConfigFuzzTests: XCTestCase {
         XCTAssertGreaterThan(accepted, 100)
         XCTAssertGreaterThan(refused, 500)
     }
+
+    func testUMT5ConfigReaderNeverCrashes() throws {
+        let seeds = try ["umt5_b16_d20", "umt5_b8_d6"].map { try Self.members(UMT5ConfigSpreadTests.root + $0 + "/config.json") }
+            + [try Self.members(ReferenceFixtures.umt5("tiny.transformers/config.json"))]
+        var rng = SplitMix64(state: 0x75)
+        var accepted = 0, refused = 0
+        for i in 0..<2000 {
+            let json = Self.mutated(seeds[i % seeds.count], &rng, extraKeys: ["model_type", "feed_forward_proj", "d_kv", "foo"])
+            do {
+                let c = try UMT5Config(json: json, path: "fuzz/config.json")
+                accepted += 1
+                for offset in [-3000, -9, 0, 7, 4000] {
+                    let b = UMT5Encoder.relativeBucket(offset, numBuckets: c.numBuckets, maxDistance: c.maxDistance)
+                    XCTAssertTrue(b >= 0 && b < c.numBuckets, "bucket \(b) of \(c.numBuckets)")
+                }
+            } catch {
+                refused += 1
+                switch error {
+                case let .badConfig(path, _, _), let .unsupported(path, _): XCTAssertEqual(path, "fuzz/config.json")
+                default: XCTFail("\(error)")
+                }
+            }
+        }
+        XCTAssertGreaterThan(accepted, 100)
+        XCTAssertGreaterThan(refused, 100)
+    }
 }

@@ -21,6 +21,8 @@ Writes Tests/Fixtures/config-spread/:
     vae/clip.safetensors       the input clip [3, 9, 16, 32] in [-1, 1], float16
     dit/NAME/{config.json, diffusion_pytorch_model.safetensors}   the transformer folder
     dit/NAME.io.safetensors    x, t, context (real rows), out (f32)
+    umt5/NAME/                 a UMT5EncoderModel folder (float16); umt5/NAME.io.safetensors:
+                               ids (i64) and the encoder output (float64 run, stored f32)
     pipelines/NAME/            the pipeline folder; text_encoder/ and tokenizer/ are links to the
                                identical ones under Tests/Fixtures/pipelines/models/shared
     pipelines/NAME.safetensors final latents (the decoder input, de-normalized), f32
@@ -44,7 +46,7 @@ from safetensors.torch import save_file, load_file  # noqa: E402
 from diffusers import (AutoencoderKLWan, UniPCMultistepScheduler, WanImageToVideoPipeline, WanPipeline,  # noqa: E402
                        WanTransformer3DModel)
 from diffusers.models.autoencoders import autoencoder_kl_wan as akw  # noqa: E402
-from transformers import AutoTokenizer, UMT5EncoderModel  # noqa: E402
+from transformers import AutoTokenizer, UMT5Config, UMT5EncoderModel  # noqa: E402
 
 torch.set_num_threads(1)
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -107,6 +109,17 @@ DITS = [
      (3, 4, 5), "scalar", 9),
     ("p212_pertoken", dict(patch_size=(2, 1, 2), num_attention_heads=2, attention_head_dim=10, in_channels=4,
                            out_channels=4, text_dim=16, freq_dim=16, ffn_dim=24, num_layers=1), (4, 3, 4), "per_token", 3),
+]
+
+
+# name, UMT5Config kwargs, token count: bucket counts and max distances other than 32/128, an
+# attention width (heads x d_kv) other than d_model, another epsilon.
+UMT5S = [
+    ("umt5_b16_d20", dict(vocab_size=64, d_model=16, d_kv=6, num_heads=3, d_ff=24, num_layers=2,
+                          relative_attention_num_buckets=16, relative_attention_max_distance=20,
+                          layer_norm_epsilon=1e-5), 30),
+    ("umt5_b8_d6", dict(vocab_size=50, d_model=12, d_kv=4, num_heads=2, d_ff=16, num_layers=1,
+                        relative_attention_num_buckets=8, relative_attention_max_distance=6), 12),
 ]
 
 
@@ -263,6 +276,28 @@ def dit_case(index, name, kw, latent, tkind, rows):
     return {"name": name, "kind": "dit", "latent": list(latent), "timesteps": tkind, "rows": rows}
 
 
+def umt5_case(index, name, kw, tokens):
+    torch.manual_seed(index)
+    cfg = UMT5Config(feed_forward_proj="gated-gelu", is_encoder_decoder=False, pad_token_id=0, eos_token_id=1,
+                     decoder_start_token_id=0, **kw)
+    model = UMT5EncoderModel(cfg).eval()
+    g = torch.Generator().manual_seed(700 + index)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_((torch.randn(p.shape, generator=g) * (1.0 if p.dim() == 1 else 0.3)).half().float())
+    folder = os.path.join(OUT, "umt5", name)
+    model.to(torch.float16).save_pretrained(folder)
+    model = UMT5EncoderModel.from_pretrained(folder, torch_dtype=torch.float32).eval()
+    ids = torch.randint(2, kw["vocab_size"], (1, tokens), generator=g)
+    ids[0, -1] = 1  # EOS
+    with torch.no_grad():
+        out32 = model(input_ids=ids, attention_mask=torch.ones_like(ids)).last_hidden_state[0]
+        out = model.double()(input_ids=ids, attention_mask=torch.ones_like(ids)).last_hidden_state[0].float()
+    save_file({"ids": ids[0].contiguous(), "out": out.contiguous()}, os.path.join(OUT, "umt5", f"{name}.io.safetensors"))
+    print(f"umt5 {name}: out {tuple(out.shape)} f32 vs f64 {rel(out32, out):.1e}")
+    return {"name": name, "kind": "umt5", "tokens": tokens, "diffusers_f32_vs_f64": {"encode": rel(out32, out)}}
+
+
 def link(path, target):
     if os.path.lexists(path):
         shutil.rmtree(path) if os.path.isdir(path) and not os.path.islink(path) else os.remove(path)
@@ -328,7 +363,7 @@ def pipeline_case(name, pipe_cls, vae_name, dit_kw, seed, args, extra_components
 
 
 def main():
-    for sub in ("vae", "dit", "pipelines"):
+    for sub in ("vae", "dit", "umt5", "pipelines"):
         shutil.rmtree(os.path.join(OUT, sub), ignore_errors=True)
         os.makedirs(os.path.join(OUT, sub))
     g = torch.Generator().manual_seed(1)
@@ -337,6 +372,7 @@ def main():
     clip = clip.float()
     cases = [vae_case(i, *c, clip) for i, c in enumerate(VAES)]
     cases += [dit_case(i, *c) for i, c in enumerate(DITS)]
+    cases += [umt5_case(i, *c) for i, c in enumerate(UMT5S)]
 
     from PIL import Image
     import numpy as np
