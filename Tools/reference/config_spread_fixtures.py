@@ -26,6 +26,7 @@ Writes Tests/Fixtures/config-spread/:
     pipelines/NAME/            the pipeline folder; text_encoder/ and tokenizer/ are links to the
                                identical ones under Tests/Fixtures/pipelines/models/shared
     pipelines/NAME.safetensors final latents (the decoder input, de-normalized), f32
+    pipelines/inputs.safetensors  the i2v image, uint8 [16, 32, 3]
     cases.json                 per case: the config, the clip crop, the official WanVAE_ key
                                table where the official code builds the same network
 
@@ -378,7 +379,7 @@ def main():
     import numpy as np
     yy, xx = np.mgrid[0:32, 0:48] / 48.0
     image = np.stack([0.5 + 0.4 * np.sin(6 * xx), 0.5 + 0.4 * np.cos(5 * yy), 0.5 + 0.3 * np.sin(4 * (xx + yy))], -1)
-    image = (np.clip(image, 0, 1) * 255).round().astype(np.uint8)
+    image = np.ascontiguousarray((np.clip(image, 0, 1) * 255).round().astype(np.uint8)[:16, :32])
     save_file({"image": torch.from_numpy(image)}, os.path.join(OUT, "pipelines", "inputs.safetensors"))
     # t2v on the issue-shaped VAE (z 4) with a (1, 1, 1)-patch transformer without cross-attention norm.
     cases.append(pipeline_case(
@@ -391,7 +392,7 @@ def main():
         "i2v-v21-res1", WanImageToVideoPipeline, "v21_res1",
         dict(patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=14, out_channels=6,
              text_dim=32, freq_dim=64, ffn_dim=48, num_layers=1),
-        8, dict(image=Image.fromarray(image[:16, :32]), height=16, width=32, num_frames=9, num_inference_steps=5,
+        8, dict(image=Image.fromarray(image), height=16, width=32, num_frames=9, num_inference_steps=5,
                 guidance_scale=3.5),
         extra_components=dict(image_encoder=None, image_processor=None)))
 
