@@ -168,6 +168,9 @@ final class VAEConfigSpreadTests: XCTestCase {
             let table = WanVAEStructure(config).parameters
             XCTAssertEqual(table.count, tensors)
             XCTAssertEqual(table.reduce(0) { $0 + $1.shape.reduce(1, *) }, parameters)
+            // The fixed published-structure mapper agrees with the config-built table.
+            let version: KeyMapper.VAEVersion = config.isResidual ? .wan22 : .wan21
+            for p in table { XCTAssertEqual(KeyMapper.vaeDiffusersToOfficial(p.diffusers, version: version), p.official, p.diffusers) }
         }
     }
 
