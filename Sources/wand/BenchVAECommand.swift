@@ -52,7 +52,7 @@ struct BenchVAE: ParsableCommand {
             let s = seconds(clock.now - start)
             perFrame.sort()
             rows.append((frames, s, perFrame.isEmpty ? .nan : perFrame[perFrame.count / 2], peakRSS(), maxCache))
-            precondition(produced == 4 * (frames - 1) + 1)
+            precondition(produced == vae.config.decoderTemporalFactor * (frames - 1) + 1)
         }
         if tsv {
             for (f, s, median, rss, _) in rows { print("\(f)\t\(s)\t\(median)\t\(rss)") }

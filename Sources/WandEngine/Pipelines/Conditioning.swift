@@ -3,12 +3,13 @@
 // [C, F, H, W] in latent units, flattened row-major.
 
 public enum Conditioning {
-    /// I2V-A14B: the 4-channel mask concatenated before the image latent. Latent frame 0 (the
-    /// image) has all four channels 1, every later frame 0.
-    public static func i2vMask(latentFrames: Int, height: Int, width: Int) -> [Float] {
+    /// I2V-A14B: the mask concatenated before the image latent, one channel per pixel frame of
+    /// a latent frame (the VAE's temporal factor: 4 in the published VAEs). Latent frame 0 (the
+    /// image) has all channels 1, every later frame 0.
+    public static func i2vMask(latentFrames: Int, height: Int, width: Int, channels: Int = 4) -> [Float] {
         let plane = height * width
-        var mask = [Float](repeating: 0, count: 4 * latentFrames * plane)
-        for c in 0..<4 {
+        var mask = [Float](repeating: 0, count: channels * latentFrames * plane)
+        for c in 0..<channels {
             let base = c * latentFrames * plane
             for k in 0..<plane { mask[base + k] = 1 }
         }

@@ -39,10 +39,12 @@ public final class WanModelSet: Sendable {
         let vaeWeights: WanVAEWeights
         var mean: [Float]?, std: [Float]?
         if folder.layout == .diffusers {
-            vaeWeights = try WanVAEWeights.fromWeightSet(try openWeights(folder.vae), source: folder.vae)
-            let config = try readJSON(folder.vae + "/config.json")
-            mean = config["latents_mean"]?.arrayValue?.compactMap { $0.doubleValue.map(Float.init) }
-            std = config["latents_std"]?.arrayValue?.compactMap { $0.doubleValue.map(Float.init) }
+            // The structure (blocks, widths, patch, time/space factors) and the latent statistics
+            // come from the AutoencoderKLWan config.json; official files use the published ones.
+            let config = try WanVAEConfigFile(path: folder.vae + "/config.json")
+            vaeWeights = try WanVAEWeights.fromWeightSet(try openWeights(folder.vae), source: folder.vae, config: config.config)
+            mean = config.latentsMean
+            std = config.latentsStd
         } else {
             vaeWeights = try WanVAEWeights.load(path: folder.vae)
         }

@@ -19,9 +19,9 @@ public struct WanVideoPipeline: Sendable {
                     isCancelled: @escaping @Sendable () -> Bool) async throws -> (latents: Tensor, video: Tensor) {
         let folder = models.folder
         try validate(request)
-        let stride = models.vae.version.spatialFactor
+        let stride = models.vae.config.spatialFactor, timeFactor = models.vae.config.temporalFactor
         let c = models.latentChannels
-        let f = (request.frames - 1) / 4 + 1, h = request.height / stride, w = request.width / stride
+        let f = (request.frames - 1) / timeFactor + 1, h = request.height / stride, w = request.width / stride
         let shape = [c, f, h, w]
 
         // Text: the prompt and the negative prompt, encoded once for the whole run.
@@ -65,7 +65,8 @@ public struct WanVideoPipeline: Sendable {
             var video = try pixels([image], width: request.width, height: request.height)
             video = try video.padded([(0, 0), (0, request.frames - 1), (0, 0), (0, 0)])
             let latent = try models.vae.encode(video)
-            let mask = try Tensor(shape: [4, f, h, w], values: Conditioning.i2vMask(latentFrames: f, height: h, width: w))
+            let mask = try Tensor(shape: [timeFactor, f, h, w],
+                                  values: Conditioning.i2vMask(latentFrames: f, height: h, width: w, channels: timeFactor))
             conditioning = try Tensor.concat([mask, latent], dim: 0)
         case .edit:
             guard let source = request.video, source.count == request.frames else {
@@ -124,19 +125,37 @@ public struct WanVideoPipeline: Sendable {
     /// the frame anyway.
     func vaeTiling(_ r: GenerationRequest) -> VAETiling? {
         guard let pixels = r.vaeTilePixels else { return nil }
-        let s = models.vae.version.spatialFactor
+        let s = models.vae.config.spatialFactor
         let tile = Swift.max(2, pixels / s), overlap = Swift.max(1, tile / 4)
         guard r.width / s > tile || r.height / s > tile else { return nil }
         return VAETiling(tileHeight: tile, tileWidth: tile, overlap: overlap)
     }
 
     func validate(_ r: GenerationRequest) throws {
-        let stride = models.vae.version.spatialFactor * 2  // VAE stride times the DiT patch
-        guard r.width > 0, r.height > 0, r.width % stride == 0, r.height % stride == 0 else {
+        let vae = models.vae.config, patch = models.experts[0].config.patchSize
+        // VAE stride times the DiT patch, per axis (16x16 pixels per token in the published models).
+        let strideH = vae.spatialFactor * patch[1], strideW = vae.spatialFactor * patch[2]
+        guard r.width > 0, r.height > 0, r.width % strideW == 0, r.height % strideH == 0 else {
+            let stride = strideH == strideW ? "\(strideH)" : "\(strideW) (width) and \(strideH) (height)"
             throw EngineError(.badRequest, "size \(r.width)x\(r.height) must be a multiple of \(stride) for this model")
         }
         guard r.frames >= 1, r.frames % 4 == 1 else {
             throw EngineError(.badRequest, "frames must be 4n+1 (got \(r.frames))")
+        }
+        let latentFrames = (r.frames - 1) / vae.temporalFactor + 1
+        guard (r.frames - 1) % vae.temporalFactor == 0, latentFrames % patch[0] == 0 else {
+            throw EngineError(.badRequest, "frames \(r.frames) do not fit this model: its VAE makes one latent frame of "
+                              + "\(vae.temporalFactor) and its transformer groups \(patch[0]) latent frames per token",
+                              path: models.folder.path)
+        }
+        guard models.latentChannels == vae.zDim else {
+            throw EngineError(.badModelFolder, "the transformer's out_channels (\(models.latentChannels)) differ from the VAE's "
+                              + "z_dim (\(vae.zDim))", path: models.folder.path)
+        }
+        if r.mode == .ti2v, patch != WanDiTConfig.publishedPatchSize {
+            // The per-token timesteps of the reference are cut on a 2x2 latent grid (mask[:, ::2, ::2]).
+            throw EngineError(.badRequest, "mode \(r.mode.rawValue) needs a transformer patch_size of [1, 2, 2] (this one has \(patch))",
+                              path: models.folder.path)
         }
         guard r.steps >= 1 else { throw EngineError(.badRequest, "steps must be at least 1") }
         let m = models

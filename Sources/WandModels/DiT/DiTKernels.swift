@@ -5,23 +5,27 @@ import WandTensor
 // the timestep sinusoid and per-token adaLN modulation. Candidates to move into WandTensor.
 
 enum DiTKernels {
-    /// `[C, F, H, W]` -> `[F·H/2·W/2, C·4]`, feature order (c, a, b) with c slowest, matching the
-    /// Conv3d weight `[d, C, 1, 2, 2]` flattened to `[d, C·4]` (spec §2.1).
-    static func patchify(_ x: Tensor) -> Tensor {
+    /// `[C, F, H, W]` -> `[F/pt·H/ph·W/pw, C·pt·ph·pw]`, feature order (c, dt, dh, dw) with c
+    /// slowest, matching the Conv3d weight `[d, C, pt, ph, pw]` flattened to `[d, C·pt·ph·pw]`
+    /// (spec §2.1; the published patch is (1, 2, 2)).
+    static func patchify(_ x: Tensor, patch: [Int]) -> Tensor {
         let x = x.contiguous()
         let c = x.shape[0], f = x.shape[1], h = x.shape[2], w = x.shape[3]
-        let gh = h / 2, gw = w / 2
-        let out = Tensor(uninitialized: [f * gh * gw, c * 4])
+        let pt = patch[0], ph = patch[1], pw = patch[2], volume = pt * ph * pw
+        let gf = f / pt, gh = h / ph, gw = w / pw
+        let out = Tensor(uninitialized: [gf * gh * gw, c * volume])
         let src = x.data, dst = out.data
-        for t in 0..<f {
+        for t in 0..<gf {
             for i in 0..<gh {
                 for j in 0..<gw {
-                    let row = dst + ((t * gh + i) * gw + j) * c * 4
+                    var row = dst + ((t * gh + i) * gw + j) * c * volume
                     for ch in 0..<c {
-                        for a in 0..<2 {
-                            let s = src + ((ch * f + t) * h + 2 * i + a) * w + 2 * j
-                            row[ch * 4 + a * 2] = s[0]
-                            row[ch * 4 + a * 2 + 1] = s[1]
+                        for a in 0..<pt {
+                            for b in 0..<ph {
+                                let s = src + ((ch * f + t * pt + a) * h + i * ph + b) * w + j * pw
+                                for k in 0..<pw { row[k] = s[k] }
+                                row += pw
+                            }
                         }
                     }
                 }
@@ -30,20 +34,25 @@ enum DiTKernels {
         return out
     }
 
-    /// `[L, 4·C]` with feature `(a·2 + b)·C + c` -> `[C, F, 2·gh, 2·gw]` (spec §2.6).
-    static func unpatchify(_ y: Tensor, channels c: Int, frames f: Int, gridH gh: Int, gridW gw: Int) -> Tensor {
+    /// `[L, pt·ph·pw·C]` with feature `((dt·ph + dh)·pw + dw)·C + c` -> `[C, gf·pt, gh·ph, gw·pw]`
+    /// (spec §2.6).
+    static func unpatchify(_ y: Tensor, channels c: Int, patch: [Int], frames gf: Int, gridH gh: Int, gridW gw: Int) -> Tensor {
         let y = y.contiguous()
-        let h = 2 * gh, w = 2 * gw
+        let pt = patch[0], ph = patch[1], pw = patch[2]
+        let f = gf * pt, h = gh * ph, w = gw * pw
         let out = Tensor(uninitialized: [c, f, h, w])
         let src = y.data, dst = out.data
-        for t in 0..<f {
+        for t in 0..<gf {
             for i in 0..<gh {
                 for j in 0..<gw {
-                    let row = src + ((t * gh + i) * gw + j) * 4 * c
-                    for a in 0..<2 {
-                        for b in 0..<2 {
-                            for ch in 0..<c {
-                                dst[((ch * f + t) * h + 2 * i + a) * w + 2 * j + b] = row[(a * 2 + b) * c + ch]
+                    let row = src + ((t * gh + i) * gw + j) * pt * ph * pw * c
+                    for a in 0..<pt {
+                        for b in 0..<ph {
+                            for k in 0..<pw {
+                                let feature = row + ((a * ph + b) * pw + k) * c
+                                for ch in 0..<c {
+                                    dst[((ch * f + t * pt + a) * h + i * ph + b) * w + j * pw + k] = feature[ch]
+                                }
                             }
                         }
                     }

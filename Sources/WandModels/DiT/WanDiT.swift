@@ -58,7 +58,7 @@ public final class WanDiT: Sendable {
         var keys = [Tensor](), values = [Tensor]()
         for n in 0..<c.numLayers {
             let b = "blocks.\(n).cross_attn."
-            let k = try backend.rmsNorm(try linear(ctx, b + "k"), weight: try weights.widened(b + "norm_k.weight"), eps: c.eps)
+            let k = try qkNorm(try linear(ctx, b + "k"), b + "norm_k.weight")
             keys.append(try k.reshaped([c.textLen, c.numHeads, c.headDim]))
             values.append(try linear(ctx, b + "v").reshaped([c.textLen, c.numHeads, c.headDim]))
         }
@@ -67,7 +67,7 @@ public final class WanDiT: Sendable {
 
     // MARK: forward
 
-    /// One forward pass. `latent` `[C, F, H, W]` (H, W even); `conditioning` `[C_y, F, H, W]` is
+    /// One forward pass. `latent` `[C, F, H, W]` (whole patches); `conditioning` `[C_y, F, H, W]` is
     /// concatenated after it on channels (I2V-A14B: 20 channels of mask + image latent).
     /// Returns the velocity `[outDim, F, H, W]`.
     public func forward(latent: Tensor, timesteps: DiTTimesteps, text: DiTTextContext,
@@ -83,13 +83,14 @@ public final class WanDiT: Sendable {
             }
             x5 = try Tensor.concat([latent, conditioning], dim: 0)
         }
-        guard x5.rank == 4, x5.shape[0] == c.inDim, x5.shape[2] % 2 == 0, x5.shape[3] % 2 == 0,
-              x5.shape[1] <= WanDiTConfig.ropeMaxPositions, x5.shape[2] / 2 <= WanDiTConfig.ropeMaxPositions,
-              x5.shape[3] / 2 <= WanDiTConfig.ropeMaxPositions else {
+        let p = c.patchSize
+        guard x5.rank == 4, x5.shape[0] == c.inDim, x5.shape[1] % p[0] == 0, x5.shape[2] % p[1] == 0, x5.shape[3] % p[2] == 0,
+              x5.shape[1] / p[0] <= c.ropeMaxSeqLen, x5.shape[2] / p[1] <= c.ropeMaxSeqLen,
+              x5.shape[3] / p[2] <= c.ropeMaxSeqLen else {
             throw ModelError.badInput(argument: "latent", detail: "shape \(x5.shape) (with conditioning); "
-                                      + "expected [\(c.inDim), F, even H, even W]")
+                                      + "expected [\(c.inDim), F, H, W] in whole patches of \(p), at most \(c.ropeMaxSeqLen) per axis")
         }
-        let frames = x5.shape[1], gh = x5.shape[2] / 2, gw = x5.shape[3] / 2
+        let frames = x5.shape[1] / p[0], gh = x5.shape[2] / p[1], gw = x5.shape[3] / p[2]
         let tokens = frames * gh * gw
 
         // Time MLP once per distinct timestep value (spec §2.8).
@@ -98,9 +99,9 @@ public final class WanDiT: Sendable {
         let e = try linear(backend.silu(try linear(sinusoid, "time_embedding.0")), "time_embedding.2")
         let e0 = try linear(backend.silu(e), "time_projection.1")  // [U, 6d]
 
-        // Patch embedding as a GEMM over gathered 2x2 patches.
-        var x = try weights.linear(backend, DiTKernels.patchify(x5), weight: "patch_embedding.weight",
-                                   bias: "patch_embedding.bias", weightShape: [c.dim, c.inDim * 4])
+        // Patch embedding as a GEMM over gathered patches.
+        var x = try weights.linear(backend, DiTKernels.patchify(x5, patch: p), weight: "patch_embedding.weight",
+                                   bias: "patch_embedding.bias", weightShape: [c.dim, c.inDim * c.patchVolume])
 
         for n in 0..<c.numLayers {
             x = try block(n, x, e0: e0, index: index, text: text, grid: (frames, gh, gw))
@@ -111,7 +112,7 @@ public final class WanDiT: Sendable {
         let y = try backend.layerNorm(x, weight: nil, bias: nil, eps: c.eps)
         DiTKernels.modulate(y, table: table, chunks: 2, shift: 0, scale: 1, index: index)
         let out = try linear(y, "head.head")
-        return DiTKernels.unpatchify(out, channels: c.outDim, frames: frames, gridH: gh, gridW: gw)
+        return DiTKernels.unpatchify(out, channels: c.outDim, patch: p, frames: frames, gridH: gh, gridW: gw)
     }
 
     func block(_ n: Int, _ x: Tensor, e0: Tensor, index: [Int], text: DiTTextContext,
@@ -123,10 +124,8 @@ public final class WanDiT: Sendable {
         // 1-2. self-attention on the modulated LayerNorm, gated residual.
         var y = try backend.layerNorm(x, weight: nil, bias: nil, eps: c.eps)
         DiTKernels.modulate(y, table: table, chunks: 6, shift: 0, scale: 1, index: index)
-        let q = try backend.rmsNorm(try linear(y, b + "self_attn.q"),
-                                    weight: try weights.widened(b + "self_attn.norm_q.weight"), eps: c.eps)
-        let k = try backend.rmsNorm(try linear(y, b + "self_attn.k"),
-                                    weight: try weights.widened(b + "self_attn.norm_k.weight"), eps: c.eps)
+        let q = try qkNorm(try linear(y, b + "self_attn.q"), b + "self_attn.norm_q.weight")
+        let k = try qkNorm(try linear(y, b + "self_attn.k"), b + "self_attn.norm_k.weight")
         let v = try linear(y, b + "self_attn.v")
         let heads = [tokens, c.numHeads, c.headDim]
         let qr = try backend.rope3D(try q.reshaped(heads), frames: grid.f, height: grid.h, width: grid.w,
@@ -137,11 +136,11 @@ public final class WanDiT: Sendable {
         let selfOut = try linear(try attn.reshaped([tokens, c.dim]), b + "self_attn.o")
         DiTKernels.addGated(x, selfOut, table: table, chunks: 6, gate: 2, index: index)
 
-        // 3. cross-attention on the affine LayerNorm (norm3), no modulation, no gate.
-        y = try backend.layerNorm(x, weight: try weights.widened(b + "norm3.weight"),
-                                  bias: try weights.widened(b + "norm3.bias"), eps: c.eps)
-        let cq = try backend.rmsNorm(try linear(y, b + "cross_attn.q"),
-                                     weight: try weights.widened(b + "cross_attn.norm_q.weight"), eps: c.eps)
+        // 3. cross-attention on the affine LayerNorm (norm3; the identity without cross_attn_norm),
+        // no modulation, no gate.
+        y = c.crossAttnNorm ? try backend.layerNorm(x, weight: try weights.widened(b + "norm3.weight"),
+                                                    bias: try weights.widened(b + "norm3.bias"), eps: c.eps) : x
+        let cq = try qkNorm(try linear(y, b + "cross_attn.q"), b + "cross_attn.norm_q.weight")
         let cross = try backend.attention(q: try cq.reshaped(heads), k: text.keys[n], v: text.values[n],
                                           scale: nil, bias: nil)
         DiTKernels.addInPlace(x, try linear(try cross.reshaped([tokens, c.dim]), b + "cross_attn.o"))
@@ -173,6 +172,11 @@ public final class WanDiT: Sendable {
             }
             return (distinct, index)
         }
+    }
+
+    /// RMS norm of queries or keys over all heads (`norm_q`/`norm_k`); the identity without qk_norm.
+    func qkNorm(_ x: Tensor, _ weight: String) throws -> Tensor {
+        config.qkNorm ? try backend.rmsNorm(x, weight: try weights.widened(weight), eps: config.eps) : x
     }
 
     /// `x · Wᵀ + b` for the official Linear named `prefix` (weight used in its stored dtype).

@@ -29,24 +29,46 @@ public struct UMT5Config: Sendable, Equatable {
 
     public var attentionDim: Int { numHeads * headDim }
 
+    /// transformers' `UMT5Config` (model_type "umt5"), with its defaults for absent fields. The
+    /// fields that shape the encoder are honoured (sizes, buckets, max distance, epsilon) or
+    /// refused by name and value (another feed_forward_proj, a T5/mT5 config: those share one
+    /// position bias across layers). Decoder, dropout, generation and tokenizer fields do not
+    /// change the encoder's output and are not read.
     public init(json: JSONValue, path: String) throws(ModelError) {
-        func int(_ key: String) throws(ModelError) -> Int {
-            guard let v = json[key]?.intValue, v > 0, v < 1 << 31 else {
-                throw .badConfig(path: path, key: key, detail: "missing or not a positive integer")
-            }
-            return Int(v)
+        guard json.objectValue != nil else { throw .badConfig(path: path, key: "", detail: "top level is not an object") }
+        let r = DiTConfigFieldReader(json: json, path: path)
+        if let type = json["model_type"], type.stringValue != "umt5" {
+            throw r.refuse("model_type", "Wand's text encoder is umT5 (a relative position bias in every layer)")
         }
-        let proj = json["feed_forward_proj"]?.stringValue ?? "gated-gelu"
-        guard proj == "gated-gelu" else {
-            throw .unsupported(path: path, detail: "feed_forward_proj \"\(proj)\" (umT5 uses gated-gelu)")
+        if let proj = json["feed_forward_proj"], proj.stringValue != "gated-gelu" {
+            throw r.refuse("feed_forward_proj", "only umT5's gated-gelu (gelu_new) feed-forward is implemented")
         }
         var eps: Float = 1e-6
-        if let e = json["layer_norm_epsilon"]?.doubleValue { eps = Float(e) }
-        self.init(vocabSize: try int("vocab_size"), dim: try int("d_model"), numHeads: try int("num_heads"),
-                  headDim: try int("d_kv"), ffnDim: try int("d_ff"), numLayers: try int("num_layers"),
-                  numBuckets: try int("relative_attention_num_buckets"),
-                  maxDistance: json["relative_attention_max_distance"] == nil ? 128 : try int("relative_attention_max_distance"),
-                  eps: eps)
+        if let v = json["layer_norm_epsilon"], v != .null {
+            guard let e = v.doubleValue, e > 0, e < 1 else {
+                throw .badConfig(path: path, key: "layer_norm_epsilon", detail: "expected a small positive number")
+            }
+            eps = Float(e)
+        }
+        self.init(vocabSize: try r.int("vocab_size", default: 250_112), dim: try r.int("d_model", default: 512),
+                  numHeads: try r.int("num_heads", default: 6), headDim: try r.int("d_kv", default: 64),
+                  ffnDim: try r.int("d_ff", default: 1024), numLayers: try r.int("num_layers", default: 8),
+                  numBuckets: try r.int("relative_attention_num_buckets", default: 32),
+                  maxDistance: try r.int("relative_attention_max_distance", default: 128), eps: eps)
+        // Bidirectional buckets: half for each sign, the first quarter exact, the rest log-spaced
+        // up to max_distance. Fewer than 4 buckets divides by zero in the reference's log
+        // spacing; a max_distance not above the exact range (num_buckets / 4) divides by zero or
+        // gives negative buckets, which index outside the bias table (transformers raises).
+        guard numBuckets >= 4 else { throw r.refuse("relative_attention_num_buckets", "at least 4 buckets are needed") }
+        guard maxDistance > numBuckets / 4 else {
+            throw r.refuse("relative_attention_max_distance", "must exceed num_buckets / 4 = \(numBuckets / 4), where the log-spaced buckets start")
+        }
+        for (key, value, limit) in [("vocab_size", vocabSize, 1 << 22), ("d_model", dim, 1 << 16), ("num_heads", numHeads, 1 << 10),
+                                    ("d_kv", headDim, 1 << 12), ("d_ff", ffnDim, 1 << 18), ("num_layers", numLayers, 1024),
+                                    ("relative_attention_num_buckets", numBuckets, 1 << 12),
+                                    ("relative_attention_max_distance", maxDistance, 1 << 20)] where value > limit {
+            throw r.refuse(key, "larger than Wand supports (\(value) > \(limit))")
+        }
     }
 
     public init(configFile path: String) throws(ModelError) {

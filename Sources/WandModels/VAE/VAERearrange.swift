@@ -1,38 +1,40 @@
 import WandTensor
 
-// Parameter-free rearrangements of the Wan2.2 VAE (§5.3). Candidates for WandTensor once another
-// model needs them; they are plain index shuffles over contiguous [C, T, H, W] buffers.
+// Parameter-free rearrangements of the Wan2.2 VAE (§5.3), for any patch size and stage factors.
+// Candidates for WandTensor once another model needs them; they are plain index shuffles over
+// contiguous [C, T, H, W] buffers.
 enum VAERearrange {
-    /// RGB [3, T, H, W] -> [12, T, H/2, W/2], channel c·4 + w-offset·2 + h-offset.
-    static func patchify(_ x: Tensor) throws -> Tensor {
+    /// RGB [3, T, H, W] -> [3p², T, H/p, W/p], channel c·p² + w-offset·p + h-offset (diffusers'
+    /// `patchify`; p = 2 in the published Wan2.2 VAE).
+    static func patchify(_ x: Tensor, patch p: Int = 2) throws -> Tensor {
         let c = x.shape[0], t = x.shape[1], h = x.shape[2], w = x.shape[3]
-        guard h % 2 == 0, w % 2 == 0 else { throw VAEError.badInput(detail: "Wan2.2 frames need even height and width, got \(h)×\(w)") }
-        let x = x.contiguous(), ho = h / 2, wo = w / 2
-        let out = Tensor(uninitialized: [c * 4, t, ho, wo])
+        guard h % p == 0, w % p == 0 else { throw VAEError.badInput(detail: "patch size \(p) needs a height and width divisible by \(p), got \(h)×\(w)") }
+        let x = x.contiguous(), ho = h / p, wo = w / p
+        let out = Tensor(uninitialized: [c * p * p, t, ho, wo])
         let src = x.data, dst = out.data
-        for ch in 0..<c { for r in 0..<2 { for q in 0..<2 {
-            let oc = ch * 4 + r * 2 + q
+        for ch in 0..<c { for r in 0..<p { for q in 0..<p {
+            let oc = (ch * p + r) * p + q
             for f in 0..<t { for i in 0..<ho {
-                let s = src + ((ch * t + f) * h + 2 * i + q) * w + r
+                let s = src + ((ch * t + f) * h + p * i + q) * w + r
                 let d = dst + ((oc * t + f) * ho + i) * wo
-                for j in 0..<wo { d[j] = s[2 * j] }
+                for j in 0..<wo { d[j] = s[p * j] }
             } }
         } } }
         return out
     }
 
-    /// The inverse of `patchify`: [12, T, h, w] -> [3, T, 2h, 2w].
-    static func unpatchify(_ x: Tensor) throws -> Tensor {
-        let c = x.shape[0] / 4, t = x.shape[1], h = x.shape[2], w = x.shape[3]
-        let x = x.contiguous(), ho = h * 2, wo = w * 2
+    /// The inverse of `patchify`: [3p², T, h, w] -> [3, T, p·h, p·w].
+    static func unpatchify(_ x: Tensor, patch p: Int = 2) throws -> Tensor {
+        let c = x.shape[0] / (p * p), t = x.shape[1], h = x.shape[2], w = x.shape[3]
+        let x = x.contiguous(), ho = h * p, wo = w * p
         let out = Tensor(uninitialized: [c, t, ho, wo])
         let src = x.data, dst = out.data
-        for ch in 0..<c { for r in 0..<2 { for q in 0..<2 {
-            let ic = ch * 4 + r * 2 + q
+        for ch in 0..<c { for r in 0..<p { for q in 0..<p {
+            let ic = (ch * p + r) * p + q
             for f in 0..<t { for i in 0..<h {
                 let s = src + ((ic * t + f) * h + i) * w
-                let d = dst + ((ch * t + f) * ho + 2 * i + q) * wo + r
-                for j in 0..<w { d[2 * j] = s[j] }
+                let d = dst + ((ch * t + f) * ho + p * i + q) * wo + r
+                for j in 0..<w { d[p * j] = s[j] }
             } }
         } } }
         return out

@@ -7,6 +7,8 @@ import WandTensor
 public struct WanVAE: Sendable {
     public let weights: WanVAEWeights
     public let config: WanVAEConfig
+    /// The blocks `config` builds, walked by encode and decode.
+    public let structure: WanVAEStructure
     public let backend: any ComputeBackend
     /// Latent normalization: z_norm = (mu − mean)·(1/std); defaults to the published constants.
     public let latentMean: [Float]
@@ -22,6 +24,7 @@ public struct WanVAE: Sendable {
         }
         self.weights = weights
         self.config = config
+        self.structure = WanVAEStructure(config)
         self.backend = backend
         self.latentMean = mean
         self.latentStd = std
@@ -32,16 +35,22 @@ public struct WanVAE: Sendable {
 
     // MARK: encode
 
-    /// RGB video [3, T, H, W] in [−1, 1], T = 4n+1, H and W multiples of 8 (2.1) / 16 (2.2)
-    /// -> normalized latent mean [z, n+1, H/f, W/f].
+    /// RGB video [3, T, H, W] in [−1, 1], T = 4n+1, H and W multiples of the spatial factor
+    /// (8 for 2.1, 16 for 2.2) -> normalized latent mean [z, 1 + (T−1)/tf, H/f, W/f].
     public func encode(_ video: Tensor) throws -> Tensor {
-        let f = version.spatialFactor
+        let f = config.spatialFactor
         guard video.rank == 4, video.shape[0] == 3, video.shape[1] % 4 == 1,
               video.shape[2] % f == 0, video.shape[3] % f == 0 else {
             throw VAEError.badInput(detail: "encode expects [3, 4n+1, H, W] with H, W multiples of \(f); got \(video.shape)")
         }
+        // The reference encodes 4 frames at a time after the first; each temporal stage halves a
+        // chunk, and a third would leave a time_conv (kernel 3) fewer frames than it needs.
+        guard config.encoderTemporalFactor <= 4 else {
+            throw VAEError.badInput(detail: "temperal_downsample \(config.temporalDownsample) halves time \(config.encoderTemporalFactor)× "
+                                    + "in the encoder; encoding in 4-frame chunks (as diffusers does) allows at most 4×")
+        }
         defer { backend.releaseScratch() }  // the conv buffers kept between chunks
-        let x = version == .wan22 ? try VAERearrange.patchify(video) : video
+        let x = config.patchSize > 1 ? try VAERearrange.patchify(video, patch: config.patchSize) : video
         let cache = CausalCache()
         var outputs: [Tensor] = []
         var start = 0
@@ -58,38 +67,36 @@ public struct WanVAE: Sendable {
     }
 
     func encoderChunk(_ x: Tensor, cache: CausalCache) throws -> Tensor {
-        let l = layers
-        var x = try l.causalConv(x, "encoder.conv1", cache: cache)
-        switch version {
-        case .wan21:
-            var index = 0
-            for stage in 0..<config.stages {
-                for _ in 0..<config.resBlocksPerEncoderStage {
-                    x = try l.residualBlock(x, "encoder.downsamples.\(index)", cache: cache); index += 1
-                }
-                if config.stageResamples(stage) {
-                    x = try l.downsample(x, "encoder.downsamples.\(index)", temporal: config.encoderStageDownsamplesTime(stage), cache: cache)
-                    index += 1
-                }
-            }
-        case .wan22:
-            for stage in 0..<config.stages {
-                let p = "encoder.downsamples.\(stage).downsamples"
-                let input = x
-                for j in 0..<config.resBlocksPerEncoderStage { x = try l.residualBlock(x, "\(p).\(j)", cache: cache) }
-                let temporal = config.encoderStageDownsamplesTime(stage), spatial = config.stageResamples(stage)
-                if spatial { x = try l.downsample(x, "\(p).\(config.resBlocksPerEncoderStage)", temporal: temporal, cache: cache) }
-                let shortcut = try VAERearrange.avgDown(input, outChannels: x.shape[0], ft: temporal ? 2 : 1, fs: spatial ? 2 : 1)
-                x = try backend.add(x, shortcut)
+        var x = try layers.causalConv(x, "encoder.conv1", cache: cache)
+        for stage in structure.encoderStages {
+            let input = x
+            x = try run(stage.blocks, x, cache: cache)
+            if let s = stage.shortcut {
+                x = try backend.add(x, try VAERearrange.avgDown(input, outChannels: s.outDim, ft: s.timeFactor, fs: s.spaceFactor))
             }
         }
         x = try middle(x, "encoder", cache: cache)
         return try head(x, "encoder", cache: cache)
     }
 
+    /// The blocks of one stage, in order, under their official names.
+    func run(_ blocks: [WanVAEStructure.Block], _ x: Tensor, cache: CausalCache) throws -> Tensor {
+        let l = layers
+        var x = x
+        for b in blocks {
+            switch b.kind {
+            case .residual: x = try l.residualBlock(x, b.official, cache: cache)
+            case .attention: x = try l.attentionBlock(x, b.official)
+            case let .downsample(_, temporal): x = try l.downsample(x, b.official, temporal: temporal, cache: cache)
+            case let .upsample(_, _, temporal): x = try l.upsample(x, b.official, temporal: temporal, cache: cache)
+            }
+        }
+        return x
+    }
+
     // MARK: decode
 
-    /// Normalized latents [z, F, h, w] -> RGB [3, 4(F−1)+1, h·f, w·f] clamped to [−1, 1].
+    /// Normalized latents [z, F, h, w] -> RGB [3, tf(F−1)+1, h·f, w·f] clamped to [−1, 1].
     public func decode(_ latents: Tensor) throws -> Tensor {
         var frames: [Tensor] = []
         try decodeStreaming(latents) { frames.append($0) }
@@ -97,7 +104,7 @@ public struct WanVAE: Sendable {
     }
 
     /// Decodes one latent frame at a time and hands each piece of video ([3, 1, H, W] for latent
-    /// frame 0, [3, 4, H, W] for every later one) to `emit` before decoding the next, so the whole
+    /// frame 0, [3, tf, H, W] for every later one, tf = 4 in the published VAEs) to `emit` before decoding the next, so the whole
     /// video never has to be in memory. `cacheBytes`, if given, receives the streaming state's size
     /// after every latent frame.
     public func decodeStreaming(_ latents: Tensor, cacheBytes: ((Int) -> Void)? = nil,
@@ -112,7 +119,7 @@ public struct WanVAE: Sendable {
         for f in 0..<x.shape[1] {
             let frame = try x.sliced(dim: 1, f..<(f + 1)).contiguous()
             var out = try decoderChunk(frame, cache: cache, firstChunk: f == 0)
-            if version == .wan22 { out = try VAERearrange.unpatchify(out) }
+            if config.patchSize > 1 { out = try VAERearrange.unpatchify(out, patch: config.patchSize) }
             clampInPlace(out)
             cacheBytes?(cache.byteCount)
             try emit(out)
@@ -132,32 +139,13 @@ public struct WanVAE: Sendable {
     /// The upsampling stages and the head: convolutions only, each output pixel depends on a
     /// bounded neighbourhood of the input.
     func decoderUpsampling(_ x: Tensor, cache: CausalCache, firstChunk: Bool) throws -> Tensor {
-        let l = layers
         var x = x
-        switch version {
-        case .wan21:
-            var index = 0
-            for stage in 0..<config.stages {
-                for _ in 0..<config.resBlocksPerDecoderStage {
-                    x = try l.residualBlock(x, "decoder.upsamples.\(index)", cache: cache); index += 1
-                }
-                if config.stageResamples(stage) {
-                    x = try l.upsample(x, "decoder.upsamples.\(index)", temporal: config.decoderStageUpsamplesTime(stage), cache: cache)
-                    index += 1
-                }
-            }
-        case .wan22:
-            for stage in 0..<config.stages {
-                let p = "decoder.upsamples.\(stage).upsamples"
-                let input = x
-                for j in 0..<config.resBlocksPerDecoderStage { x = try l.residualBlock(x, "\(p).\(j)", cache: cache) }
-                let temporal = config.decoderStageUpsamplesTime(stage)
-                if config.stageResamples(stage) {
-                    x = try l.upsample(x, "\(p).\(config.resBlocksPerDecoderStage)", temporal: temporal, cache: cache)
-                    let shortcut = try VAERearrange.dupUp(input, outChannels: x.shape[0], ft: temporal ? 2 : 1, fs: 2,
-                                                          firstChunk: firstChunk)
-                    x = try backend.add(x, shortcut)
-                }
+        for stage in structure.decoderStages {
+            let input = x
+            x = try run(stage.blocks, x, cache: cache)
+            if let s = stage.shortcut {
+                x = try backend.add(x, try VAERearrange.dupUp(input, outChannels: s.outDim, ft: s.timeFactor, fs: s.spaceFactor,
+                                                              firstChunk: firstChunk))
             }
         }
         return try head(x, "decoder", cache: cache)

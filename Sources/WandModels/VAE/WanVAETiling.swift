@@ -34,7 +34,7 @@ public struct VAETiling: Sendable, Equatable {
 }
 
 extension WanVAE {
-    /// The whole video [3, 4(F−1)+1, H, W], clamped to [−1, 1], decoded tile by tile.
+    /// The whole video [3, tf(F−1)+1, H, W], clamped to [−1, 1], decoded tile by tile.
     public func decodeTiled(_ latents: Tensor, tiling: VAETiling) throws -> Tensor {
         guard latents.rank == 4, latents.shape[0] == config.zDim, latents.shape[1] >= 1 else {
             throw VAEError.badInput(detail: "decode expects [\(config.zDim), F, h, w]; got \(latents.shape)")
@@ -43,7 +43,7 @@ extension WanVAE {
             throw VAEError.badInput(detail: "tiling \(tiling): tiles must be larger than the overlap")
         }
         defer { backend.releaseScratch() }  // the conv buffers kept between tiles
-        let f = latents.shape[1], h = latents.shape[2], w = latents.shape[3], s = version.spatialFactor
+        let f = latents.shape[1], h = latents.shape[2], w = latents.shape[3], s = config.spatialFactor
         let th = min(tiling.tileHeight, h), tw = min(tiling.tileWidth, w)
         let rows = tiling.origins(size: h, tile: th), cols = tiling.origins(size: w, tile: tw)
         // The whole-frame part, for every latent frame: [C, F, h, w] at latent resolution.
@@ -54,7 +54,7 @@ extension WanVAE {
         let middle = try Tensor.concat(middles, dim: 1)
         middles.removeAll()
 
-        let ramp = tiling.overlap * s, width = w * s, plane = h * s * width, frames = 4 * (f - 1) + 1
+        let ramp = tiling.overlap * s, width = w * s, plane = h * s * width, frames = config.decoderTemporalFactor * (f - 1) + 1
         let out = Tensor(zeros: [3, frames, h * s, width])
         var weightSum = [Float](repeating: 0, count: plane)
         let dst = out.data
@@ -78,7 +78,7 @@ extension WanVAE {
             for i in 0..<f {
                 var y = try decoderUpsampling(try part.sliced(dim: 1, i..<(i + 1)).contiguous(), cache: cache,
                                               firstChunk: i == 0)
-                if version == .wan22 { y = try VAERearrange.unpatchify(y) }
+                if config.patchSize > 1 { y = try VAERearrange.unpatchify(y, patch: config.patchSize) }
                 let t = y.shape[1], src = y.data
                 for c in 0..<3 { for k in 0..<t { for r in 0..<ph {
                     let d = dst + (c * frames + t0 + k) * plane + (y0 * s + r) * width + x0 * s

@@ -85,7 +85,9 @@ public enum KeyMapper {
 
     public enum VAEVersion: String, Sendable { case wan21 = "2.1", wan22 = "2.2" }
 
-    /// Diffusers `AutoencoderKLWan` names to the official `WanVAE_` names.
+    /// Diffusers `AutoencoderKLWan` names to the official `WanVAE_` names, for the published
+    /// structure (dim_mult [1, 2, 4, 4], num_res_blocks 2, no attn_scales). The loader maps any
+    /// config through `WanVAEStructure`, whose table this agrees with on the published ones.
     public static func vaeDiffusersToOfficial(_ name: String, version: VAEVersion) -> String? {
         let p = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         guard let first = p.first else { return nil }

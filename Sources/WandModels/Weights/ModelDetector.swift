@@ -95,7 +95,8 @@ public enum ModelDetector {
             let text = shapes[official ? "text_embedding.0.weight" : "condition_embedder.text_embedder.linear_1.weight"]?.last ?? 0
             let freq = shapes[official ? "time_embedding.0.weight" : "condition_embedder.time_embedder.linear_1.weight"]?.last ?? 0
             let image = shapes[official ? "img_emb.proj.0.weight" : "condition_embedder.image_embedder.norm1.weight"] != nil
-            let d = DiTShape(dim: patch[0], ffnDim: ffn, inDim: patch[1], outDim: head / 4, numLayers: layers("blocks."),
+            let volume = max(1, patch[2] * patch[3] * patch[4])  // head rows = out channels x patch volume
+            let d = DiTShape(dim: patch[0], ffnDim: ffn, inDim: patch[1], outDim: head / volume, numLayers: layers("blocks."),
                              textDim: text, freqDim: freq, hasImageEmbedding: image)
             verdict.dit = d
             verdict.layout = diffusers ? .diffusers : (prefixed || verdict.fp8Scaled ? .comfyUI : .official)
