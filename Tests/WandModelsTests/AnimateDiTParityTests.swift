@@ -53,10 +53,11 @@ final class AnimateDiTParityTests: XCTestCase {
         let faces = try ReferenceFixtures.tensor(io, "face").contiguous()  // [3, 9, 16, 16]
         let motion = try ReferenceFixtures.tensor(io, "motion")            // [9, 16]
         var ours = [Float]()
+        let encoder = try AnimateMotionEncoder(config: m.config, weights: m.weights)
         for f in 0..<9 {
             let crop = Tensor(uninitialized: [3, 16, 16])
             for ch in 0..<3 { (crop.data + ch * 256).update(from: faces.data + (ch * 9 + f) * 256, count: 256) }
-            ours += try m.motionEncoder.motion(crop, backend: backend)
+            ours += try encoder.motion(crop, backend: backend)
         }
         let motionErr = ReferenceFixtures.relativeError(try Tensor(shape: [9, 16], values: ours), motion)
         let tokens = try m.faceTokens(motion)  // [4, 5, 32], zero frame first

@@ -26,6 +26,8 @@ extension WanAnimateDiT {
         }
         let t = faces.shape[1], frame = s * s
         let x = faces.contiguous()
+        // Widened (and scaled) once per call, for all of its frames; not kept with the model.
+        let motionEncoder = try AnimateMotionEncoder(config: c, weights: weights)
         var motion = [Float]()
         motion.reserveCapacity(t * c.motionEncoderDim)
         for f in 0..<t {

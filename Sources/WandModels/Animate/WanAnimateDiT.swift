@@ -19,7 +19,6 @@ public final class WanAnimateDiT: Sendable {
     public let config: WanAnimateConfig
     public let layout: Layout
     public let weights: ModelWeights
-    let motionEncoder: AnimateMotionEncoder
     let backend: CPUBackend
 
     /// `weights` in the official layout (also under ComfyUI's `model.diffusion_model.` prefix) or
@@ -40,13 +39,6 @@ public final class WanAnimateDiT: Sendable {
         self.config = config
         self.layout = isDiffusers ? .diffusers : .official
         self.backend = backend
-        do {
-            motionEncoder = try AnimateMotionEncoder(config: config, weights: self.weights)
-        } catch let e as ModelError {
-            throw e
-        } catch {
-            throw .unsupported(path: path, detail: "motion encoder: \(error)")
-        }
     }
 
     // MARK: conditioning prepared once per job
