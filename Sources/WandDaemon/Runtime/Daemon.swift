@@ -214,6 +214,9 @@ public actor Daemon {
                 j.image = j.image.map { URL(fileURLWithPath: moved[$0.path] ?? $0.path) }
                 j.audio = j.audio.map { URL(fileURLWithPath: moved[$0.path] ?? $0.path) }
                 j.video = j.video.map { URL(fileURLWithPath: moved[$0.path] ?? $0.path) }
+                j.faceVideo = j.faceVideo.map { URL(fileURLWithPath: moved[$0.path] ?? $0.path) }
+                j.backgroundVideo = j.backgroundVideo.map { URL(fileURLWithPath: moved[$0.path] ?? $0.path) }
+                j.maskVideo = j.maskVideo.map { URL(fileURLWithPath: moved[$0.path] ?? $0.path) }
                 return j
             }
             try JSONEncoder().encode(relocated).write(to: URL(fileURLWithPath: spool + "/jobs.json"))
@@ -353,7 +356,9 @@ public actor Daemon {
             let frame = try ImageDecoder.decode(path: image.path)
             request.image = RGBImage(width: frame.width, height: frame.height, pixels: frame.pixels)
         }
-        if let video = job.video {
+        if job.mode == .animate {
+            request.animate = try Self.animateInputs(job)
+        } else if let video = job.video {
             let clip = try VideoDecoder.decode(path: video.path, maxFrames: job.frames)
             guard clip.frames.count == job.frames else {
                 throw EngineError(.badRequest, "\(video.lastPathComponent) has \(clip.frames.count) frames; the job asks for \(job.frames)")
