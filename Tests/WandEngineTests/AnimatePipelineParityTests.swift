@@ -116,6 +116,23 @@ final class AnimatePipelineParityTests: XCTestCase {
         XCTAssertTrue(video.notes.contains { $0.contains("animate_mode animate, 1 segment(s)") }, "\(video.notes)")
     }
 
+    /// An official Animate-14B folder: its config.json (WanAnimateModel.save_config) names the class,
+    /// not a model_type.
+    func testOfficialAnimateFolderIsDetected() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wand-animate-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("google/umt5-xxl"), withIntermediateDirectories: true)
+        for f in ["models_t5_umt5-xxl-enc-bf16.pth", "Wan2.1_VAE.pth", "google/umt5-xxl/spiece.model"] {
+            FileManager.default.createFile(atPath: dir.appendingPathComponent(f).path, contents: Data())
+        }
+        try Data(#"{"_class_name": "WanAnimateModel", "dim": 5120, "num_layers": 40}"#.utf8).write(to: dir.appendingPathComponent("config.json"))
+        let folder = try WanModelFolder.open(dir.path)
+        XCTAssertEqual(folder.layout, .official)
+        XCTAssertEqual(folder.detectedFamily(), .animate14B)
+        // The stand-in weight files are empty: loading them is an error, never a crash.
+        XCTAssertThrowsError(try WanAnimateModelSet(folder: folder, backend: CPUBackend(threads: 1)))
+    }
+
     func testSegmentPlanMatchesTheReferences() {
         // 77-frame segments, refert 1: 100 frames are padded to 1 + 2·76 = 153 (two segments).
         let a = AnimateSegmentPlan(realFrames: 100, segmentFrames: 77, refert: 1)
