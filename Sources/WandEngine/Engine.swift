@@ -25,6 +25,7 @@ public actor Engine: VideoGenerator {
         progress(GenerationProgress(stage: .loading))
         let backend = self.backend
         let path = request.modelPath
+        if request.mode == .animate { return try await animate(request, progress: progress, isCancelled: isCancelled) }
         let (models, warm) = try await cache.value(for: path, as: WanModelSet.self) {
             let set = try WanModelSet(folder: try WanModelFolder.open(path), backend: backend)
             return (set, set.residentBytes)
@@ -42,6 +43,29 @@ public actor Engine: VideoGenerator {
                               timings: timings, device: deviceDescription,
                               notes: ["\(models.folder.layout.rawValue) layout, \(models.folder.convention.rawValue) sampler grid",
                                       negative])
+    }
+
+    func animate(_ request: GenerationRequest, progress: @escaping @Sendable (GenerationProgress) -> Void,
+                 isCancelled: @escaping @Sendable () -> Bool) async throws -> GeneratedVideo {
+        var timings = StageTimings()
+        var clock = Stopwatch()
+        let backend = self.backend, path = request.modelPath
+        // A folder's Animate networks are cached under their own key: WanModelSet cannot load them.
+        let (models, warm) = try await cache.value(for: "animate:" + path, as: WanAnimateModelSet.self) {
+            let set = try WanAnimateModelSet(folder: try WanModelFolder.open(path), backend: backend)
+            return (set, set.residentBytes)
+        }
+        timings.load = warm ? 0 : clock.lap()
+        timings.modelWasWarm = warm
+        let out = try await WanAnimatePipeline(models: models).run(request, timings: &timings, progress: progress,
+                                                                    isCancelled: isCancelled)
+        let latents = try Tensor.concat(out.segmentLatents, dim: 1)
+        let inputs = request.animate!
+        return GeneratedVideo(width: request.width, height: request.height, fps: request.fps, frames: Self.frames(out.video),
+                              latents: flat(latents), latentShape: latents.shape, timings: timings, device: deviceDescription,
+                              notes: ["\(models.folder.layout.rawValue) layout, \(models.folder.convention.rawValue) sampler grid",
+                                      "animate_mode \(inputs.mode.rawValue), \(out.segmentLatents.count) segment(s) of \(request.frames) "
+                                        + "frames, refert_num \(inputs.refertNum); latents: the segments' final latents in order"])
     }
 
     /// [3, T, H, W] in [-1, 1] -> uint8 RGB frames, truncating as both references do

@@ -42,6 +42,9 @@ public struct GenerationRequest: Sendable {
     /// of whole frames: the decoder's memory then follows the tile, not the frame, at the cost of
     /// recomputing the overlaps and small seams (measured by VAETrainedTilingTests). nil: whole frames.
     public var vaeTilePixels: Int?
+    /// animate: the driving videos and the animate/replace choice (`image` is the reference
+    /// character, `frames` the segment length, 77 for Animate-14B).
+    public var animate: AnimateInputs?
 
     public init(mode: GenerationMode, modelName: String, modelPath: String, prompt: String,
                 negativePrompt: String? = nil, seed: UInt64, width: Int, height: Int, frames: Int,

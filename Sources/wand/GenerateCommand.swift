@@ -10,7 +10,7 @@ struct GenerateCommand: AsyncParsableCommand {
         abstract: "Make one video without the daemon, on the same engine code path as the daemon's jobs.")
 
     @Option(name: .long, help: "A model folder (official Wan layout or diffusers).") var model: String
-    @Option(name: .long, help: "t2v | ti2v | i2v | edit (default: edit with --video; with --image, i2v on an I2V model, else ti2v; else t2v)") var mode: String?
+    @Option(name: .long, help: "t2v | ti2v | i2v | edit | animate (default: animate with --pose-video; edit with --video; with --image, i2v on an I2V model, else ti2v; else t2v)") var mode: String?
     @Option(name: .long) var prompt: String
     @Option(name: .long, help: "Default: the official negative prompt (official folders) or none (diffusers folders).") var negativePrompt: String?
     @Option(name: .long, help: "An image for i2v and ti2v.") var image: String?
@@ -29,6 +29,12 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Also save the final latents (before decoding) as safetensors.") var latentsOut: String?
     @Option(name: .long, help: "Compute threads (default: all cores).") var threads: Int?
     @Option(name: .long, help: "Decode in spatial tiles of this many pixels (e.g. 256) to bound the VAE's memory.") var vaeTile: Int?
+    @Option(name: .long, help: "animate: the preprocessed pose video (src_pose.mp4); --image is the character.") var poseVideo: String?
+    @Option(name: .long, help: "animate: the 512x512 face crops (src_face.mp4).") var faceVideo: String?
+    @Option(name: .long, help: "animate replace: the background video (src_bg.mp4).") var backgroundVideo: String?
+    @Option(name: .long, help: "animate replace: the character mask video (src_mask.mp4).") var maskVideo: String?
+    @Option(name: .long, help: "animate | replace (default: replace when --background-video is given).") var animateMode: String?
+    @Option(name: .long, help: "animate: frames a segment takes from the previous one, 1 or 5 (default 1).") var refertNum: Int = 1
 
     func run() async throws {
         let card: ModelCard
@@ -63,7 +69,9 @@ struct GenerateCommand: AsyncParsableCommand {
             let frame = try ImageDecoder.decode(path: image)
             request.image = RGBImage(width: frame.width, height: frame.height, pixels: frame.pixels)
         }
-        if let video {
+        if mode == .animate {
+            request.animate = try animateInputs()
+        } else if let video {
             let clip = try VideoDecoder.decode(path: video, maxFrames: request.frames)
             request.video = clip.frames.map { RGBImage(width: $0.width, height: $0.height, pixels: $0.pixels) }
         }
@@ -142,11 +150,12 @@ extension GenerateCommand {
     /// --mode, or what the inputs and the model's family imply.
     func chosenMode(_ kind: ModelKind?) throws -> GenerationMode {
         if let mode {
-            guard let m = GenerationMode(rawValue: mode), [.t2v, .ti2v, .i2v, .edit].contains(m) else {
-                throw ValidationError("--mode must be t2v, ti2v, i2v or edit")
+            guard let m = GenerationMode(rawValue: mode), [.t2v, .ti2v, .i2v, .edit, .animate].contains(m) else {
+                throw ValidationError("--mode must be t2v, ti2v, i2v, edit or animate")
             }
             return m
         }
+        if poseVideo != nil { return .animate }
         if video != nil { return .edit }
         if image != nil { return kind == .i2vA14B ? .i2v : .ti2v }
         return kind == .i2vA14B ? .i2v : .t2v
@@ -179,5 +188,25 @@ final class ProgressMeter: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         let total = StepPace.clock(ProcessInfo.processInfo.systemUptime - start)
         FileHandle.standardError.write(Data("\(tty ? "\r" : "")done in \(total)\(String(repeating: " ", count: max(0, lastLength - 12)))\n".utf8))
+    }
+}
+
+extension GenerateCommand {
+    /// The driving videos of --mode animate, every frame decoded.
+    func animateInputs() throws -> AnimateInputs {
+        func frames(_ path: String?, _ option: String) throws -> [RGBImage] {
+            guard let path else {
+                throw ValidationError("--mode animate needs \(option) (made by the official preprocessing; see the README's Animate section)")
+            }
+            return try VideoDecoder.decode(path: path).frames.map { RGBImage(width: $0.width, height: $0.height, pixels: $0.pixels) }
+        }
+        let kind = try animateMode.map { name -> AnimateMode in
+            guard let k = AnimateMode(rawValue: name) else { throw ValidationError("--animate-mode must be animate or replace") }
+            return k
+        } ?? (backgroundVideo != nil ? .replace : .animate)
+        guard image != nil else { throw ValidationError("--mode animate needs --image (the character)") }
+        return AnimateInputs(mode: kind, pose: try frames(poseVideo ?? video, "--pose-video"), face: try frames(faceVideo, "--face-video"),
+                             background: kind == .replace ? try frames(backgroundVideo, "--background-video") : nil,
+                             mask: kind == .replace ? try frames(maskVideo, "--mask-video") : nil, refertNum: refertNum)
     }
 }

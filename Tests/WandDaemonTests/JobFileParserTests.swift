@@ -45,7 +45,7 @@ final class JobFileParserTests: XCTestCase {
         let s2v = try parseJobs("wand: 1\nmode: s2v\nimage: a.png\naudio: s.wav\n", in: folder)[0]
         XCTAssertEqual(s2v.shift, 3.0)
         XCTAssertEqual(s2v.guidance, .single(4.5))
-        let animate = try parseJobs("wand: 1\nmode: animate\nimage: a.png\nvideo: v.mp4\n", in: folder)[0]
+        let animate = try parseJobs("wand: 1\nmode: animate\nimage: a.png\nvideo: v.mp4\nface_video: v.mp4\n", in: folder)[0]
         XCTAssertEqual([animate.steps, animate.frames, animate.fps], [20, 77, 30])
         XCTAssertEqual(animate.guidance, .single(1.0))
         let edit = try parseJobs("wand: 1\nmode: edit\nprompt: watercolor\nvideo: v.mp4\n", in: folder)[0]

@@ -73,7 +73,11 @@ final class JobsBareDropRouterTests: XCTestCase {
     func testFixedModeInboxes() throws {
         let folder = try TemporaryFolder()
         try files(["p.png", "p.mp4", "q.txt"], in: folder)
-        XCTAssertEqual(readyModes(router(.fixed(.animate), in: folder).route(fileNames: ["p.png", "p.mp4"], in: folder.url, settled: true)), [.animate])
+        // Animate needs the preprocessed face crops, which a bare drop cannot name: the drop is refused with what to provide.
+        guard case .invalid(let a) = router(.fixed(.animate), in: folder).route(fileNames: ["p.png", "p.mp4"], in: folder.url, settled: true) else {
+            return XCTFail("expected invalid")
+        }
+        XCTAssertTrue(a.diagnostics.map(\.message).first?.hasPrefix("mode animate needs a face_video") == true, "\(a.diagnostics)")
         XCTAssertEqual(readyModes(router(.fixed(.t2v), in: folder).route(fileNames: ["q.txt"], in: folder.url, settled: false)), [.t2v])
         guard case .invalid(let e) = router(.fixed(.t2v), in: folder).route(fileNames: ["p.png"], in: folder.url, settled: true) else {
             return XCTFail("expected invalid")

@@ -12,6 +12,7 @@ enum ReferenceFixtures {
 
     static func dit(_ name: String) -> String { root + "dit/" + name }
     static func umt5(_ name: String) -> String { root + "umt5/" + name }
+    static func animate(_ name: String) -> String { root + "animate/" + name }
 
     /// A float tensor of a fixture file, widened to f32.
     static func tensor(_ file: SafetensorsFile, _ name: String) throws -> Tensor {

@@ -1,3 +1,5 @@
+import WandEngine
+
 // The keys of a job file (and of an inbox's `defaults:`), read with their positions but not yet
 // combined with defaults. See JobResolver for what happens next.
 
@@ -28,12 +30,21 @@ struct JobFields {
     var codec: Located<VideoCodec>?
     var crf: Located<Int>?
     var tags: Located<[String]>?
+    /// animate: the preprocessed driving videos, animate or replace, and the frames carried over
+    /// between segments (`video` is accepted for the pose video).
+    var poseVideo: Located<String>?
+    var faceVideo: Located<String>?
+    var backgroundVideo: Located<String>?
+    var maskVideo: Located<String>?
+    var animateMode: Located<AnimateMode>?
+    var refertNum: Located<Int>?
 
     init(document: YAMLMark) { self.document = document }
 
+    static let animateKeys = ["pose_video", "face_video", "background_video", "mask_video", "animate_mode", "refert_num"]
     static let jobKeys = ["wand", "mode", "model", "prompt", "negative_prompt", "seed", "seeds", "size",
                           "frames", "fps", "steps", "sampler", "shift", "guidance", "image", "audio", "video",
-                          "strength", "priority", "output", "tags"]
+                          "strength", "priority", "output", "tags"] + animateKeys
     static let defaultsKeys = ["model", "negative_prompt", "size", "frames", "fps", "steps", "sampler", "shift",
                                "guidance", "strength", "priority", "output", "tags"]
 
@@ -84,6 +95,17 @@ struct JobFields {
             case "strength": f.strength = r.double(v, key: "strength", range: 0...1)
             case "priority": f.priority = r.int(v, key: "priority", range: -1000...1000)
             case "tags": f.tags = r.stringList(v, key: "tags")
+            case "pose_video": f.poseVideo = r.string(v, key: "pose_video")
+            case "face_video": f.faceVideo = r.string(v, key: "face_video")
+            case "background_video": f.backgroundVideo = r.string(v, key: "background_video")
+            case "mask_video": f.maskVideo = r.string(v, key: "mask_video")
+            case "animate_mode": f.animateMode = r.choice(v, key: "animate_mode", as: AnimateMode.self)
+            case "refert_num":
+                if let n = r.int(v, key: "refert_num", range: 1...5) {
+                    if n.value == 1 || n.value == 5 { f.refertNum = n } else {
+                        r.error("refert_num must be 1 or 5 (the frames a segment takes from the one before; got \(n.value))", at: v.mark)
+                    }
+                }
             case "output":
                 let outKeys = r.mapping(v, allowed: forDefaults ? ["codec", "crf"] : ["name", "codec", "crf"],
                                         context: "output")

@@ -56,7 +56,7 @@ struct JobResolver {
         }
         let needs: [Mode: (required: [String], optional: [String])] = [
             .t2v: ([], []), .i2v: (["image"], []), .ti2v: ([], ["image"]), .s2v: (["image", "audio"], []),
-            .animate: (["image", "video"], []), .edit: (["video"], []),
+            .animate: (["image"], ["video"]), .edit: (["video"], []),
         ]
         let rule = needs[mode]!
         let confinement = InputConfinement(jobFolder: jobFolder, inputRoots: config.inputRoots)
@@ -69,6 +69,9 @@ struct JobResolver {
                 r.error("\(key) is not used by mode \(mode.rawValue)", at: value.mark)
                 return nil
             }
+            return confined(key, value)
+        }
+        func confined(_ key: String, _ value: Located<String>) -> URL? {
             switch confinement.resolve(value.value) {
             case .success(let url): return url
             case .failure(.escapes):
@@ -82,7 +85,11 @@ struct JobResolver {
             }
             return nil
         }
-        let image = input("image", f.image), audio = input("audio", f.audio), video = input("video", f.video)
+        let image = input("image", f.image), audio = input("audio", f.audio)
+        var video = input("video", f.video)
+        func fail(_ message: String, _ mark: YAMLMark) { r.error(message, at: mark) }
+        let animate = animateInputs(f, mode: mode, at: at, fail: fail, confined: confined)
+        if mode == .animate { video = video ?? animate.pose }
 
         let size = f.size?.value ?? defaults.size ?? official.sizes[0]
         if !official.sizes.contains(size) {
@@ -110,7 +117,7 @@ struct JobResolver {
 
         let name = f.outputName?.value ?? defaultName
         let location = SourceLocation(file: displayFile, line: at.line, column: at.column, document: document)
-        let base = JobSpec(
+        var base = JobSpec(
             mode: mode, model: modelName, modelKind: kind, prompt: prompt,
             negativePrompt: f.negativePrompt?.value ?? defaults.negativePrompt,
             seed: f.seed.map { UInt64($0.value) }, size: size,
@@ -124,6 +131,11 @@ struct JobResolver {
             output: OutputSpec(name: name, codec: f.codec?.value ?? defaults.codec ?? config.output.codec,
                                crf: f.crf?.value ?? defaults.crf ?? config.output.crf),
             tags: f.tags?.value ?? defaults.tags ?? [], source: location)
+        if mode == .animate {
+            base.faceVideo = animate.face; base.backgroundVideo = animate.background; base.maskVideo = animate.mask
+            base.animateMode = f.animateMode?.value ?? .animate
+            base.refertNum = f.refertNum?.value ?? 1
+        }
         guard let seeds = f.seeds?.value, !seeds.isEmpty else { return [base] }
         return seeds.map { seed in
             var job = base

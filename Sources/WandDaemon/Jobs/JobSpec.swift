@@ -1,4 +1,5 @@
 import Foundation
+import WandEngine
 
 /// What a job asks the engine to do.
 public enum Mode: String, Sendable, Hashable, Codable, CaseIterable {
@@ -83,6 +84,13 @@ public struct JobSpec: Sendable, Hashable, Codable {
     public var tags: [String]
     /// The job file (or the bare drop's main file) and the YAML document this job came from.
     public var source: SourceLocation
+    /// animate (`video` is the pose video): the face crops, and for replace the background and
+    /// the character mask; animate or replace; the frames a segment takes from the previous one.
+    public var faceVideo: URL?
+    public var backgroundVideo: URL?
+    public var maskVideo: URL?
+    public var animateMode: AnimateMode?
+    public var refertNum: Int?
 
     public init(mode: Mode, model: String, modelKind: ModelKind, prompt: String, negativePrompt: String?,
                 seed: UInt64?, size: VideoSize, frames: Int, fps: Int, steps: Int, sampler: Sampler,
@@ -98,5 +106,5 @@ public struct JobSpec: Sendable, Hashable, Codable {
     }
 
     /// Every input file the job reads (for hashing, moving to failed/, confinement).
-    public var inputFiles: [URL] { [image, audio, video].compactMap { $0 } }
+    public var inputFiles: [URL] { [image, audio, video, faceVideo, backgroundVideo, maskVideo].compactMap { $0 } }
 }

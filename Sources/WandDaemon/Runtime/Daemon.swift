@@ -264,7 +264,9 @@ public actor Daemon {
             let frame = try ImageDecoder.decode(path: image.path)
             request.image = RGBImage(width: frame.width, height: frame.height, pixels: frame.pixels)
         }
-        if let video = job.video {
+        if job.mode == .animate {
+            request.animate = try Self.animateInputs(job)
+        } else if let video = job.video {
             let clip = try VideoDecoder.decode(path: video.path, maxFrames: job.frames)
             guard clip.frames.count == job.frames else {
                 throw EngineError(.badRequest, "\(video.lastPathComponent) has \(clip.frames.count) frames; the job asks for \(job.frames)")

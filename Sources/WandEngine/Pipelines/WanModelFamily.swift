@@ -29,7 +29,10 @@ extension WanModelFolder {
                 .flatMap { $0["in_channels"]?.doubleValue }
                 .map { $0 > 16 ? .i2vA14B : .t2vA14B }
         case .official:
-            let type = (try? readJSON(transformers[0] + "/config.json"))?["model_type"]?.stringValue
+            let config = try? readJSON(transformers[0] + "/config.json")
+            // WanAnimateModel's config.json (from_pretrained) names its class, not a model_type.
+            if config?["_class_name"]?.stringValue == "WanAnimateModel" { return .animate14B }
+            let type = config?["model_type"]?.stringValue
             switch type {
             case "ti2v"?: return .ti2v5B
             case "s2v"?: return .s2v14B

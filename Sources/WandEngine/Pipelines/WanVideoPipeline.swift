@@ -79,7 +79,9 @@ public struct WanVideoPipeline: Sendable {
             }
             let noise = flat(generator.randn(shape))
             initial = Conditioning.renoised(latent: z, noise: noise, sigma: schedule.sigmas[0])
-        case .s2v, .animate:
+        case .animate:
+            throw EngineError(.badRequest, "mode animate runs in WanAnimatePipeline (Engine routes it there), not WanVideoPipeline")
+        case .s2v:
             throw EngineError(.unsupportedMode, "mode \(request.mode.rawValue) is not implemented in this engine yet")
         }
         timings.inputEncode = clock.lap()

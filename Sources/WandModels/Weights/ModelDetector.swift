@@ -8,11 +8,14 @@ public enum WanModelKind: String, Sendable, Equatable {
     case i2vA14BExpert = "Wan2.2 I2V-A14B expert"
     case wan21I2V14B = "Wan2.1 I2V-14B DiT"
     case wan21T2V1_3B = "Wan2.1 T2V-1.3B DiT"
+    case animate14B = "Wan2.2 Animate-14B DiT"
     case customDiT = "Wan DiT (unpublished size)"
     case vae21 = "Wan2.1 VAE (z 16)"
     case vae22 = "Wan2.2 VAE (z 48)"
     case customVAE = "Wan VAE (unpublished size)"
     case umt5Encoder = "umT5 encoder"
+    /// open-clip (`visual.*`, with its text tower) or transformers' CLIP vision model.
+    case clipVision = "CLIP ViT image encoder"
     case unknown = "unknown"
 }
 
@@ -104,6 +107,8 @@ public enum ModelDetector {
             case (3072, 14336, 48, 48, 30, 4096, 256, false): verdict.model = .ti2v5B
             case (5120, 13824, 16, 16, 40, 4096, 256, false): verdict.model = .t2vA14BExpertOrWan21T2V14B
             case (5120, 13824, 36, 16, 40, 4096, 256, false): verdict.model = .i2vA14BExpert
+            case (5120, 13824, 36, 16, 40, 4096, 256, true) where shapes["pose_patch_embedding.weight"] != nil:
+                verdict.model = .animate14B
             case (5120, 13824, 36, 16, 40, 4096, 256, true): verdict.model = .wan21I2V14B
             case (1536, 8960, 16, 16, 30, 4096, 256, false): verdict.model = .wan21T2V1_3B
             default: verdict.model = .customDiT
@@ -124,6 +129,17 @@ public enum ModelDetector {
         if shapes["token_embedding.weight"] != nil, shapes["blocks.0.attn.q.weight"] != nil {
             verdict.layout = .official
             verdict.model = .umt5Encoder
+            return verdict
+        }
+        if shapes["visual.transformer.0.attn.to_qkv.weight"] != nil {
+            verdict.layout = .official
+            verdict.model = .clipVision
+            return verdict
+        }
+        if shapes["vision_model.encoder.layers.0.self_attn.q_proj.weight"] != nil
+            || shapes["encoder.layers.0.self_attn.q_proj.weight"] != nil {
+            verdict.layout = .transformers
+            verdict.model = .clipVision
             return verdict
         }
         if shapes["encoder.block.0.layer.0.SelfAttention.q.weight"] != nil {
