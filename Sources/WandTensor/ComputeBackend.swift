@@ -77,6 +77,9 @@ public protocol ComputeBackend: Sendable {
     /// x [Cin, T, H, W], weight [Cout, Cin, kt, kh, kw] -> [Cout, T', H', W'].
     func conv3d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int, Int),
                 padding: Conv3DPadding) throws -> Tensor
+    /// x [Cin, T], weight [Cout, Cin/groups, k], zero padding (left, right) -> [Cout, T'].
+    func conv1d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: (left: Int, right: Int),
+                groups: Int) throws -> Tensor
     /// x [Cin, H, W], weight [Cout, Cin, kh, kw], symmetric zero padding.
     func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int),
                 padding: (Int, Int)) throws -> Tensor

@@ -1,0 +1,248 @@
+#!/usr/bin/env python3
+"""Reference fixtures for Wand's speech-to-video (S2V) path, under Tests/Fixtures/s2v/.
+
+Audio (stage "audio"):
+  Two tiny random transformers `Wav2Vec2ForCTC`s with the real convolution geometry (kernels
+  10,3,3,3,3,2,2, strides 5,2,2,2,2,2,2: 50 feature frames a second):
+    w2v_stable  the XLSR-53 large geometry S2V ships (feat_extract_norm layer, stable layer norm,
+                final LayerNorm), 24 layers so the 25 hidden states S2V averages exist; hidden 16.
+                Stored as Wav2Vec2ForCTC keys with the weight-norm factors named weight_g/weight_v,
+                as the real checkpoint stores them.
+    w2v_base    the base geometry (feat_extract_norm group, post-LN layers), 3 layers, stored
+                as Wav2Vec2Model keys in transformers 5's parametrizations.weight.original0/1 form.
+  Weights are rounded to f16 and stored as f16; both sides compute in f32.
+  audio.safetensors: the 16 kHz input (f16-rounded samples, stored f16); per model a few hidden
+  states in the semantics of transformers 4.x, which the official S2V code was written for (the
+  last stable-LN state is after the final LayerNorm; transformers 5 returns it raw, next-modes §1);
+  and the official `AudioEncoder` post-processing (50 -> 30 Hz interpolation, buckets at 16 fps
+  for 16-frame clips) of the stable model; the bucket indices for 80-frame clips.
+
+    ~/refenv/bin/python Tools/reference/s2v_fixtures.py [audio]
+"""
+import json, math, os, sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+
+def hide_broken_torchvision():
+    """The refenv's torchvision (0.29.2) does not match its torch (2.13): importing it fails
+    ("operator torchvision::nms does not exist"), and transformers imports it whenever it is
+    installed. Hide it from transformers, and give wan.speech2video a stand-in whose Resize,
+    CenterCrop and ToTensor refuse anything but the identity resize/crop these fixtures use."""
+    try:
+        import torchvision  # noqa: F401
+        return
+    except Exception:
+        for k in [k for k in sys.modules if k == "torchvision" or k.startswith("torchvision.")]:
+            del sys.modules[k]
+    import importlib.machinery, types
+    import transformers.utils as tu
+    import transformers.utils.import_utils as iu
+    iu.is_torchvision_available = tu.is_torchvision_available = lambda: False
+
+    def size_of(img):
+        return (img.shape[-2], img.shape[-1]) if torch.is_tensor(img) else (img.size[1], img.size[0])
+
+    class Resize:
+        def __init__(self, size):
+            self.size = size
+
+        def __call__(self, img):
+            assert min(size_of(img)) == self.size, ("the stand-in resizes nothing", size_of(img), self.size)
+            return img
+
+    class CenterCrop:
+        def __init__(self, size):
+            self.size = tuple(size)
+
+        def __call__(self, img):
+            assert size_of(img) == self.size, ("the stand-in crops nothing", size_of(img), self.size)
+            return img
+
+    class ToTensor:
+        def __call__(self, pic):
+            return torch.from_numpy(np.array(pic, dtype=np.uint8)).permute(2, 0, 1).float() / 255
+
+    tv = types.ModuleType("torchvision")
+    tv.__spec__ = importlib.machinery.ModuleSpec("torchvision", None)
+    tr = types.ModuleType("torchvision.transforms")
+    tr.Resize, tr.CenterCrop, tr.ToTensor = Resize, CenterCrop, ToTensor
+    fn = types.ModuleType("torchvision.transforms.functional")
+    tv.transforms, tr.functional = tr, fn
+    sys.modules.update({"torchvision": tv, "torchvision.transforms": tr, "torchvision.transforms.functional": fn})
+
+
+hide_broken_torchvision()  # before wan_cpu, which stubs packages that fail to import (peft imports torchvision)
+import wan_cpu  # noqa: F401  (must precede the wan imports)
+import diffusers  # noqa: F401  (before the stubs hide librosa from its import-time probe)
+from safetensors.torch import save_file
+from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2ForCTC
+
+torch.set_num_threads(1)
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+OUT = os.path.join(ROOT, "Tests", "Fixtures", "s2v")
+os.makedirs(OUT, exist_ok=True)
+CONV = dict(conv_dim=[8] * 7, conv_kernel=[10, 3, 3, 3, 3, 2, 2], conv_stride=[5, 2, 2, 2, 2, 2, 2])
+
+
+def rel(a, b):
+    return ((a - b).norm() / b.norm().clamp_min(1e-30)).item()
+
+
+def randomize(model, seed):
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if p.dim() == 1:
+                base = 1.0 if ("norm" in name and name.endswith("weight")) else 0.0
+                p.copy_(base + 0.1 * torch.randn(p.shape, generator=g))
+            else:
+                fan_in = p[0].numel() if p.dim() > 1 else 1
+                p.copy_(torch.randn(p.shape, generator=g) * (1.5 / max(fan_in, 1)) ** 0.5)
+            p.copy_(p.half().float())  # the stored values
+
+
+def wav2vec(stable, seed):
+    torch.manual_seed(seed)
+    if stable:
+        cfg = Wav2Vec2Config(hidden_size=16, num_hidden_layers=24, num_attention_heads=2, intermediate_size=32,
+                             conv_bias=True, feat_extract_norm="layer", do_stable_layer_norm=True,
+                             num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=4, vocab_size=8, **CONV)
+    else:
+        cfg = Wav2Vec2Config(hidden_size=16, num_hidden_layers=3, num_attention_heads=4, intermediate_size=24,
+                             conv_bias=False, feat_extract_norm="group", do_stable_layer_norm=False,
+                             num_conv_pos_embeddings=7, num_conv_pos_embedding_groups=2, vocab_size=8, **CONV)
+    m = Wav2Vec2ForCTC(cfg).eval()
+    randomize(m, seed)
+    return m
+
+
+def hidden_states_v4(model, x):
+    """Every hidden state as transformers 4.x returns them, computed by hand and checked against
+    transformers 5's own outputs (which differ only in the last stable-LN entry)."""
+    w = model.wav2vec2
+    enc = w.encoder
+    with torch.no_grad():
+        feats = w.feature_extractor(x).transpose(1, 2)
+        h, _ = w.feature_projection(feats)
+        h = h + enc.pos_conv_embed(h)
+        stable = model.config.do_stable_layer_norm
+        if not stable:
+            h = enc.layer_norm(h)
+        states = [h]
+        for layer in enc.layers:
+            h = layer(h)
+            states.append(h)
+        out5 = model(x, output_hidden_states=True)
+        hs5 = out5.hidden_states
+        assert len(hs5) == len(states)
+        for i, (a, b) in enumerate(zip(hs5, states)):
+            assert rel(a, b) < 1e-6, (i, rel(a, b))
+        if stable:
+            states[-1] = enc.layer_norm(h)
+            assert rel(states[-1], w(x).last_hidden_state) < 1e-6
+            print("transformers 5: last hidden state differs from the 4.x one (LayerNorm) by rel",
+                  f"{rel(hs5[-1], states[-1]):.3f}")
+    return [s[0] for s in states]
+
+
+def save_wav2vec(model, name, old_weight_norm, prefix):
+    d = os.path.join(OUT, name)
+    os.makedirs(d, exist_ok=True)
+    cfg = model.config.to_dict()
+    keep = ["hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "hidden_act",
+            "feat_extract_activation", "feat_extract_norm", "do_stable_layer_norm", "conv_dim", "conv_kernel",
+            "conv_stride", "conv_bias", "num_conv_pos_embeddings", "num_conv_pos_embedding_groups",
+            "layer_norm_eps", "vocab_size", "model_type", "architectures"]
+    cfg["architectures"] = ["Wav2Vec2ForCTC"]
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump({k: cfg[k] for k in keep if k in cfg}, f, indent=1)
+    tensors = {}
+    for k, v in model.state_dict().items():
+        if not prefix:
+            if not k.startswith("wav2vec2."):
+                continue
+            k = k[len("wav2vec2."):]
+        if old_weight_norm:
+            k = k.replace("parametrizations.weight.original0", "weight_g").replace("parametrizations.weight.original1", "weight_v")
+        tensors[k] = v.half().contiguous()
+    save_file(tensors, os.path.join(d, "model.safetensors"))
+
+
+def test_audio(n):
+    g = np.random.default_rng(11)
+    t = np.arange(n) / 16000.0
+    # Speech-like: a few harmonics under a syllable-rate envelope, plus a little noise.
+    env = 0.5 + 0.5 * np.sin(2 * np.pi * 3.1 * t) ** 2
+    f0 = 140 + 20 * np.sin(2 * np.pi * 0.7 * t)
+    phase = 2 * np.pi * np.cumsum(f0) / 16000.0
+    x = sum(np.sin(k * phase) / k for k in range(1, 6)) * env * 0.3 + 0.01 * g.standard_normal(n)
+    return torch.from_numpy(x.astype(np.float32)).half().float()
+
+
+def audio_stage():
+    from wan.modules.s2v import audio_encoder as ae
+
+    samples = test_audio(25600)  # 1.6 s: 79 feature frames at 50 Hz, 47 at 30 Hz, 2 clips of 16 frames
+    fe = Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=16000, padding_value=0.0, do_normalize=True,
+                                  return_attention_mask=False)
+    iv = fe(samples.numpy(), sampling_rate=16000, return_tensors="pt").input_values
+    out = {"samples": samples.half()}
+
+    stable = wav2vec(True, 31)
+    states = hidden_states_v4(stable, iv)
+    print("w2v_stable: input", tuple(iv.shape), "frames", states[0].shape[0])
+    for i in (0, 1, 12, 23, 24):
+        out[f"stable.hidden.{i}"] = states[i].contiguous()
+    save_wav2vec(stable, "w2v_stable", old_weight_norm=True, prefix=True)
+
+    base = wav2vec(False, 32)
+    iv_short = fe(samples[:8000].numpy(), sampling_rate=16000, return_tensors="pt").input_values
+    bstates = hidden_states_v4(base, iv_short)
+    for i, s in enumerate(bstates):
+        out[f"base.hidden.{i}"] = s.contiguous()
+    save_wav2vec(base, "w2v_base", old_weight_norm=False, prefix=False)
+
+    # The official post-processing, driven through AudioEncoder with the tiny model. librosa.load
+    # is replaced by the samples above (already 16 kHz mono); the model returns the 4.x states.
+    class V4Model:
+        device = torch.device("cpu")
+
+        def __call__(self, x, output_hidden_states=True):
+            class R:
+                pass
+            r = R()
+            r.hidden_states = tuple(s.unsqueeze(0) for s in hidden_states_v4(stable, x))
+            return r
+
+    enc = ae.AudioEncoder.__new__(ae.AudioEncoder)
+    enc.processor, enc.model, enc.video_rate = fe, V4Model(), 30
+    ae.librosa.load = lambda path, sr=16000: (samples.numpy(), 16000)
+    z = enc.extract_audio_feat("speech.wav", return_all_layers=True)
+    print("interpolated features", tuple(z.shape))
+    emb16, nr16 = enc.get_audio_embed_bucket_fps(z, fps=16, batch_frames=16, m=0)
+    emb80, nr80 = enc.get_audio_embed_bucket_fps(z, fps=16, batch_frames=80, m=0)
+    print("buckets 16-frame clips", tuple(emb16.shape), nr16, "| 80-frame clips", tuple(emb80.shape), nr80)
+    out["stable.buckets16"] = emb16.contiguous()  # [clips·16, 25, 16]
+    # Which 30 Hz frame each of the 80-frame buckets took (or -1 for a zero frame).
+    idx = []
+    for i in range(emb80.shape[0]):
+        row = emb80[i]
+        hits = [j for j in range(z.shape[1]) if torch.equal(row, z[:, j])]
+        idx.append(hits[0] if hits and row.abs().sum() > 0 else -1)
+    out["stable.bucket80_index"] = torch.tensor(idx, dtype=torch.int64)
+    save_file(out, os.path.join(OUT, "audio.safetensors"))
+    with open(os.path.join(OUT, "audio.json"), "w") as f:
+        json.dump({"generator": "Tools/reference/s2v_fixtures.py", "torch": torch.__version__,
+                   "interpolated_frames": int(z.shape[1]), "clips16": int(nr16), "clips80": int(nr80),
+                   "stable_frames": int(states[0].shape[0]), "base_frames": int(bstates[0].shape[0]),
+                   "base_samples": 8000}, f, indent=1)
+
+
+if __name__ == "__main__":
+    stages = sys.argv[1:] or ["audio"]
+    if "audio" in stages:
+        audio_stage()
