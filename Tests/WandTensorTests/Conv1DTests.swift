@@ -39,3 +39,22 @@ final class Conv1DTests: XCTestCase {
         XCTAssertThrowsError(try backend.conv1d(Tensor(zeros: [3, 4]), weight: Tensor(zeros: [2, 2, 1]), bias: nil, groups: 2))
     }
 }
+
+/// Explicit-position RoPE equals the grid RoPE on a grid's positions, and a negative position
+/// undoes the positive one (conjugate rotation).
+final class RoPEPositionsTests: XCTestCase {
+    func testMatchesGridAndNegativeIsInverse() throws {
+        let backend = CPUBackend(threads: 2)
+        let (f, h, w, heads, d) = (3, 2, 4, 2, 12)
+        let values = (0..<(f * h * w * heads * d)).map { Float(sin(Double($0) * 0.37)) }
+        let x = try Tensor(shape: [f * h * w, heads, d], values: values)
+        var positions: [RoPEPosition] = []
+        for t in 0..<f { for i in 0..<h { for j in 0..<w { positions.append(RoPEPosition(f: t, h: i, w: j)) } } }
+        let grid = try backend.rope3D(x, frames: f, height: h, width: w, theta: 10_000)
+        let explicit = try backend.rope3D(x, positions: positions, theta: 10_000)
+        XCTAssertEqual(grid.array, explicit.array)
+        let negative = positions.map { RoPEPosition(f: -$0.f, h: -$0.h, w: -$0.w) }
+        let back = try backend.rope3D(explicit, positions: negative, theta: 10_000).array
+        for (a, b) in zip(back, values) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+    }
+}

@@ -17,7 +17,24 @@ Audio (stage "audio"):
   and the official `AudioEncoder` post-processing (50 -> 30 Hz interpolation, buckets at 16 fps
   for 16-frame clips) of the stable model; the bucket indices for 80-frame clips.
 
-    ~/refenv/bin/python Tools/reference/s2v_fixtures.py [audio]
+DiT (stage "dit"):
+  A tiny random official `WanModel_S2V` (dim 32, 2 heads, 3 blocks, audio injector after blocks
+  0 and 2 with AdaIN, frame-pack motion "padd", zero timestep, cond_dim 16, audio_dim 16),
+  saved as an official folder `dit/` (config.json + diffusion_pytorch_model.safetensors). Weights
+  are rounded to their stored dtype: the frame-pack 2x/4x projections (most of the parameters)
+  to fp8 e4m3, the rest to f16. dit_io.safetensors: inputs and the official forward's output for
+  a clip with motion and pose at t = 937 (cond) and the first clip (motion tokens dropped, no
+  pose, audio zeroed as in the CFG pass) at t = 500. flash_attention is replaced by exact float32
+  softmax attention (no masking is needed: one sample, full lengths). save_config leaves
+  text_dim out of config.json; the tiny model's 32 is written in.
+
+Real sizes (stage "real"): the names and shapes of the published S2V-14B DiT (`WanModel_S2V`
+with wan/configs/wan_s2v_14B.py's transformer config) and of wav2vec2-large-xlsr-53-english
+(`Wav2Vec2ForCTC`, vocabulary 33), built on torch's meta device, in real_shapes.json: per model
+the tensors outside the repeated blocks, one block's tensors, and the block count (the script
+checks that expanding them gives back the state dict exactly), plus the parameter counts.
+
+    ~/refenv/bin/python Tools/reference/s2v_fixtures.py [audio] [dit] [real]
 """
 import json, math, os, sys
 
@@ -242,7 +259,136 @@ def audio_stage():
                    "base_samples": 8000}, f, indent=1)
 
 
+def exact_attention(q, k, v, q_lens=None, k_lens=None, **_):
+    # q [B, Lq, N, C]; every key length is the full length (one sample; the injector's frames), so nothing is masked.
+    assert k_lens is None or bool((k_lens == k.shape[1]).all()), k_lens
+    qh, kh, vh = (u.transpose(1, 2).float() for u in (q, k, v))
+    s = (qh @ kh.transpose(-1, -2)) / math.sqrt(q.size(-1))
+    return (s.softmax(-1) @ vh).transpose(1, 2).contiguous()
+
+
+S2V_TINY = dict(cond_dim=16, audio_dim=16, num_audio_token=4, enable_adain=True, adain_mode="attn_norm",
+                audio_inject_layers=[0, 2], zero_init=False, zero_timestep=True, enable_motioner=False,
+                add_last_motion=True, enable_tsm=False, trainable_token_pos_emb=False, enable_framepack=True,
+                framepack_drop_mode="padd", model_type="s2v", patch_size=(1, 2, 2), text_len=16, in_dim=16,
+                dim=32, ffn_dim=64, freq_dim=64, text_dim=32, out_dim=16, num_heads=2, num_layers=3,
+                window_size=(-1, -1), qk_norm=True, cross_attn_norm=True, eps=1e-6)
+FP8 = ("frame_packer.proj_2x.weight", "frame_packer.proj_4x.weight")
+
+
+def s2v_model():
+    import wan.modules.model as wan_model
+    import wan.modules.s2v.model_s2v as ms
+    wan_model.flash_attention = ms.flash_attention = exact_attention
+    torch.manual_seed(40)
+    m = ms.WanModel_S2V(**S2V_TINY).eval()
+    g = torch.Generator().manual_seed(41)
+    with torch.no_grad():
+        for name, p in m.named_parameters():
+            if p.dim() == 1 or name.endswith("padding_tokens") or "modulation" in name or name.endswith(".weights"):
+                base = 1.0 if (name.endswith("norm_q.weight") or name.endswith("norm_k.weight") or "norm3.weight" in name) else 0.0
+                p.copy_(base + 0.2 * torch.randn(p.shape, generator=g))
+            else:
+                fan_in = p[0].numel()
+                p.copy_(torch.randn(p.shape, generator=g) * (2.0 / fan_in) ** 0.5)
+            stored = torch.float8_e4m3fn if name in FP8 else torch.float16
+            p.copy_(p.to(stored).float())
+    return m
+
+
+def save_dit(m):
+    d = os.path.join(OUT, "dit")
+    os.makedirs(d, exist_ok=True)
+    m.save_config(d)
+    # save_config leaves text_dim out (ignore_for_config), and the official loader then takes 4096;
+    # the tiny model's 32 is written in so that the folder describes the weights.
+    with open(os.path.join(d, "config.json")) as f:
+        cfg = json.load(f)
+    cfg["text_dim"] = S2V_TINY["text_dim"]
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=1, sort_keys=True)
+    tensors = {}
+    for k, v in m.state_dict().items():
+        tensors[k] = v.to(torch.float8_e4m3fn if k in FP8 else torch.float16).contiguous()
+    save_file(tensors, os.path.join(d, "diffusion_pytorch_model.safetensors"))
+    print("tiny S2V DiT:", sum(v.numel() for v in tensors.values()), "parameters in", len(tensors), "tensors")
+
+
+def dit_stage():
+    m = s2v_model()
+    save_dit(m)
+    g = torch.Generator().manual_seed(42)
+    F, H, W = 2, 8, 8
+    io = {
+        "latent": torch.randn(16, F, H, W, generator=g),
+        "reference": torch.randn(16, 1, H, W, generator=g),
+        "motion": torch.randn(16, 19, H, W, generator=g),
+        "pose": torch.randn(16, F, H, W, generator=g),
+        "audio": torch.randn(4 * F, 25, 16, generator=g),  # [frames, layers, dim] as S2VAudioEmbedding holds it
+        "context": torch.randn(7, 32, generator=g),
+    }
+    io = {k: v.half().float() for k, v in io.items()}  # inputs stored as f16
+    audio_official = io["audio"].permute(1, 2, 0).unsqueeze(0)  # [1, 25, 16, frames]
+    cases = [("motion_pose", 937.0, False, True, 1.0), ("first_clip_uncond", 500.0, True, False, 0.0)]
+    with torch.no_grad():
+        for name, t, drop, with_pose, audio_scale in cases:
+            pose = io["pose"] if with_pose else torch.zeros_like(io["pose"])
+            out = m([io["latent"]], t=torch.tensor([t]), context=[io["context"]], seq_len=None,
+                    ref_latents=[io["reference"]], motion_latents=[io["motion"]], cond_states=[pose],
+                    audio_input=audio_scale * audio_official, motion_frames=[73, 19], drop_motion_frames=drop)[0]
+            io[f"{name}.out"] = out.contiguous()
+            print(f"DiT {name}: t {t}, out {tuple(out.shape)} |out| {out.abs().mean():.3f}")
+    save_file({k: (v if k.endswith(".out") else v.half()).contiguous() for k, v in io.items()},
+              os.path.join(OUT, "dit_io.safetensors"))
+
+
+def compact(state, block_prefix):
+    """{"other": [[name, shape]...], "block": [[suffix, shape]...], "blocks": n} for a state dict
+    whose `block_prefix.N.` tensors repeat; checked to expand back to the same dict."""
+    other, blocks = [], {}
+    for k, v in state.items():
+        if k.startswith(block_prefix):
+            n, rest = k[len(block_prefix):].split(".", 1)
+            blocks.setdefault(int(n), []).append([rest, list(v.shape)])
+        else:
+            other.append([k, list(v.shape)])
+    template = blocks[0]
+    assert all(blocks[n] == template for n in blocks), "blocks differ"
+    expanded = {k: s for k, s in other}
+    for n in blocks:
+        for rest, sh in template:
+            expanded[f"{block_prefix}{n}.{rest}"] = sh
+    assert expanded == {k: list(v.shape) for k, v in state.items()}
+    return {"other": other, "block_prefix": block_prefix, "block": template, "blocks": len(blocks),
+            "parameters": sum(v.numel() for v in state.values()), "tensors": len(state)}
+
+
+def real_stage():
+    import wan.modules.s2v.model_s2v as ms
+    from wan.configs.wan_s2v_14B import s2v_14B
+    cfg = dict(s2v_14B.transformer)
+    cfg.pop("__name__", None)
+    for k in ("motion_frames", "trainable_token", "qk_norm", "cross_attn_norm", "window_size", "patch_size"):
+        cfg.pop(k, None)
+    with torch.device("meta"):
+        dit = ms.WanModel_S2V(model_type="s2v", **cfg)
+        w2v = Wav2Vec2ForCTC(Wav2Vec2Config(
+            vocab_size=33, hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096,
+            feat_extract_norm="layer", do_stable_layer_norm=True, conv_bias=True, num_conv_pos_embeddings=128,
+            num_conv_pos_embedding_groups=16, **{k: v for k, v in CONV.items() if k != "conv_dim"}, conv_dim=[512] * 7))
+    out = {"s2v_14b_dit": compact(dit.state_dict(), "blocks."),
+           "wav2vec2_large_xlsr_53": compact(w2v.state_dict(), "wav2vec2.encoder.layers.")}
+    for k, v in out.items():
+        print(k, v["tensors"], "tensors", v["parameters"], "parameters")
+    with open(os.path.join(OUT, "real_shapes.json"), "w") as f:
+        json.dump({"generator": "Tools/reference/s2v_fixtures.py real", **out}, f, separators=(",", ":"))
+
+
 if __name__ == "__main__":
-    stages = sys.argv[1:] or ["audio"]
+    stages = sys.argv[1:] or ["audio", "dit", "real"]
+    if "real" in stages:
+        real_stage()
     if "audio" in stages:
         audio_stage()
+    if "dit" in stages:
+        dit_stage()
