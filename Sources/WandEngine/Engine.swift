@@ -20,6 +20,7 @@ public actor Engine: VideoGenerator {
     public func generate(_ request: GenerationRequest,
                          progress: @escaping @Sendable (GenerationProgress) -> Void,
                          isCancelled: @escaping @Sendable () -> Bool) async throws -> GeneratedVideo {
+        if request.mode == .s2v { return try await generateS2V(request, progress: progress, isCancelled: isCancelled) }
         var timings = StageTimings()
         var clock = Stopwatch()
         progress(GenerationProgress(stage: .loading))

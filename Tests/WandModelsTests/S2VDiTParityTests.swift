@@ -18,7 +18,7 @@ final class S2VDiTParityTests: XCTestCase {
     func testForwardMatchesTheOfficialModel() throws {
         let model = try Self.model()
         XCTAssertEqual(model.config.injectLayers, [0, 2])
-        XCTAssertEqual(model.config.latentMotionFrames, 19)
+        XCTAssertEqual(WanS2VConfig.latentFrames(motion: WanS2VConfig.officialMotionFrames), 19)
         let io = try SafetensorsFile(path: Wav2Vec2ParityTests.s2v("dit_io.safetensors"))
         func t(_ name: String) throws -> Tensor { try ReferenceFixtures.tensor(io, name) }
         let text = try model.prepareText(try t("context"))

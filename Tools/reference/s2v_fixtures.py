@@ -34,7 +34,21 @@ with wan/configs/wan_s2v_14B.py's transformer config) and of wav2vec2-large-xlsr
 the tensors outside the repeated blocks, one block's tensors, and the block count (the script
 checks that expanding them gives back the state dict exactly), plus the parameter counts.
 
-    ~/refenv/bin/python Tools/reference/s2v_fixtures.py [audio] [dit] [real]
+Pipeline (stage "pipeline"): the official `WanS2V.generate` end to end on CPU with the tiny
+parts, with 9 motion frames instead of the config's 73 (the pipeline config's value, passed to
+every forward; the frame packer zero-pads the 3 latents to 19): the DiT above, the tiny official Wan2.1 VAE of Tests/Fixtures/vae/vae21_official.pth (dim
+4, reused, not copied), the w2v_stable encoder and the audio above (1.6 s: 4 clips of 8 frames,
+capped at 2 with num_repeat), a 64x64 reference image and, in one of the two cases, a 12-frame
+pose video (shorter than the 16 frames two clips need, so the official -1 padding runs). UniPC,
+4 steps, shift 3, guidance 4.5, seed 7. The object is made without __init__ (which hard-codes CUDA): text contexts are
+fixed random rows (the umT5 encoder is tested elsewhere), librosa.load returns the samples,
+read_last_n_frames returns the pose frames, autocast is off on CPU and the noise is torch.randn
+on a CPU generator in float32 (the official run draws bf16 noise on CUDA, which no CPU can
+reproduce). Images are procedural integers the Swift test makes the same way.
+pipeline.safetensors: per case the final latents of each clip (what the VAE decodes after the
+motion or reference latents) and the last decoded frame of each clip; the text rows.
+
+    ~/refenv/bin/python Tools/reference/s2v_fixtures.py [audio] [dit] [real] [pipeline]
 """
 import json, math, os, sys
 
@@ -384,8 +398,123 @@ def real_stage():
         json.dump({"generator": "Tools/reference/s2v_fixtures.py real", **out}, f, separators=(",", ":"))
 
 
+def reference_image(h, w):
+    y, x = np.mgrid[0:h, 0:w]
+    return np.stack([(4 * x + y) % 256, (4 * y + 3 * x) % 256, (x * y) % 256], -1).astype(np.uint8)
+
+
+def pose_frames(n, h, w):
+    out = np.zeros((n, h, w, 3), np.uint8)
+    for f in range(n):
+        top, left = (8 + 2 * f) % (h - 12), (20 + f) % (w - 12)
+        out[f, top:top + 12, left:left + 12] = (255, 200 - 4 * f, 40 + 5 * f)
+    return out
+
+
+def pipeline_stage():
+    import wan.speech2video as sv
+    from wan.modules import vae2_1
+    from wan.modules.s2v import audio_encoder as ae
+    from wan.configs.wan_s2v_14B import s2v_14B
+    from PIL import Image
+    import tempfile
+
+    samples = test_audio(25600)
+    fe = Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=16000, padding_value=0.0, do_normalize=True,
+                                  return_attention_mask=False)
+    stable = wav2vec(True, 31)
+
+    class V4Model:
+        device = torch.device("cpu")
+
+        def __call__(self, x, output_hidden_states=True):
+            class R:
+                pass
+            r = R()
+            r.hidden_states = tuple(s.unsqueeze(0) for s in hidden_states_v4(stable, x))
+            return r
+
+    enc = ae.AudioEncoder.__new__(ae.AudioEncoder)
+    enc.processor, enc.model, enc.video_rate = fe, V4Model(), 30
+    ae.librosa.load = lambda path, sr=16000: (samples.numpy(), 16000)
+
+    vae = vae2_1.Wan2_1_VAE.__new__(vae2_1.Wan2_1_VAE)
+    vae.dtype, vae.device = torch.float32, "cpu"
+    vae.mean = torch.tensor([-0.7571, -0.7089, -0.9113, 0.1075, -0.1745, 0.9653, -0.1517, 1.5508,
+                             0.4134, -0.0715, 0.5517, -0.3632, -0.1922, -0.9497, 0.2503, -0.2921])
+    vae.std = torch.tensor([2.8184, 1.4541, 2.3275, 2.6558, 1.2196, 1.7708, 2.6052, 2.0743,
+                            3.2687, 2.1526, 2.8652, 1.5579, 1.6382, 1.1253, 2.8251, 1.9160])
+    vae.scale = [vae.mean, 1.0 / vae.std]
+    vae.model = vae2_1.WanVAE_(dim=4, z_dim=16, dim_mult=[1, 2, 4, 4], num_res_blocks=2, attn_scales=[],
+                               temperal_downsample=[False, True, True]).eval()
+    vae.model.load_state_dict(torch.load(os.path.join(ROOT, "Tests", "Fixtures", "vae", "vae21_official.pth")))
+
+    g = torch.Generator().manual_seed(50)
+    ctx = torch.randn(7, 32, generator=g).half().float()
+    ctx_null = torch.randn(5, 32, generator=g).half().float()
+    prompt, negative = "a person talks", "blurry"
+
+    class Text:
+        def __call__(self, texts, device):
+            return [{prompt: ctx, negative: ctx_null}[texts[0]]]
+
+    pipe = sv.WanS2V.__new__(sv.WanS2V)
+    pipe.device, pipe.config, pipe.rank, pipe.t5_cpu, pipe.init_on_cpu = torch.device("cpu"), s2v_14B, 0, True, False
+    pipe.num_train_timesteps, pipe.param_dtype = 1000, torch.float32
+    pipe.text_encoder, pipe.vae, pipe.noise_model, pipe.audio_encoder = Text(), vae, s2v_model(), enc
+    # 9 motion frames (3 latents) instead of the config's 73 keep the VAE work of the Swift test
+    # small; the frame packer pads them to its 19 as it would any short history.
+    pipe.sp_size, pipe.sample_neg_prompt, pipe.motion_frames = 1, s2v_14B.sample_neg_prompt, 9
+    pipe.drop_first_motion, pipe.fps, pipe.audio_sample_m = True, 16, 0
+
+    pose = pose_frames(12, 64, 64)
+    sv.WanS2V.read_last_n_frames = lambda self, path, n_frames, target_fps=16, reverse=False: pose[:n_frames]
+    tmp = tempfile.mkdtemp()
+    ref_path = os.path.join(tmp, "ref.png")
+    Image.fromarray(reference_image(64, 64)).save(ref_path)
+
+    out = {"context": ctx.half(), "context_null": ctx_null.half()}
+    cases = {}
+    for name, pose_video in (("no_pose", None), ("pose", "pose.mp4")):
+        decoded = []
+        orig = vae.decode
+
+        def spy(zs):
+            decoded.append(zs[0].clone())
+            return orig(zs)
+
+        vae.decode = spy
+        with torch.no_grad():
+            video = pipe.generate(prompt, ref_path, "speech.wav", enable_tts=False, tts_prompt_audio=None,
+                                  tts_prompt_text=None, tts_text=None, num_repeat=2, pose_video=pose_video,
+                                  max_area=64 * 64, infer_frames=8, shift=3.0, sample_solver="unipc",
+                                  sampling_steps=4, guide_scale=4.5, n_prompt=negative, seed=7,
+                                  offload_model=False, init_first_frame=False)
+        vae.decode = orig
+        assert len(decoded) == 2, len(decoded)
+        ends = []
+        for r, z in enumerate(decoded):
+            out[f"{name}.clip{r}.latents"] = z[:, -2:].contiguous()  # [16, 2, 8, 8]
+        # Clip 0 keeps 5 frames (8 minus the 3 dropped), clip 1 keeps 8.
+        assert video.shape[1] == 5 + 8, video.shape
+        for r, last in enumerate((4, 12)):
+            out[f"{name}.clip{r}.last_frame"] = video[:, last].half().contiguous()  # [3, 64, 64] in [-1, 1]
+            ends.append(last)
+        cases[name] = {"frames": int(video.shape[1]), "last_frames": ends}
+        print(f"pipeline {name}: video {tuple(video.shape)}, |latents| clip0",
+              f"{decoded[0][:, -2:].abs().mean():.3f} clip1 {decoded[1][:, -2:].abs().mean():.3f}")
+    save_file(out, os.path.join(OUT, "pipeline.safetensors"))
+    with open(os.path.join(OUT, "pipeline.json"), "w") as f:
+        json.dump({"generator": "Tools/reference/s2v_fixtures.py pipeline", "torch": torch.__version__,
+                   "prompt": prompt, "negative_prompt": negative, "size": [64, 64], "frames_per_clip": 8, "motion_frames": 9, "clips": 2,
+                   "sampler": "unipc", "steps": 4, "shift": 3.0, "guidance": 4.5, "seed": 7,
+                   "pose_frames": 12, "cases": cases}, f, indent=1)
+
+
 if __name__ == "__main__":
-    stages = sys.argv[1:] or ["audio", "dit", "real"]
+    stages = sys.argv[1:] or ["audio", "dit", "real", "pipeline"]
+    if "pipeline" in stages:
+        pipeline_stage()
     if "real" in stages:
         real_stage()
     if "audio" in stages:

@@ -32,20 +32,20 @@ extension WanS2VDiT {
     /// `CausalAudioEncoder` on one clip's features `[A, layers, audioDim]` (video-frame major, as
     /// S2VAudioEmbedding.clip returns them). The clip's first frame is repeated `motionFrames`
     /// times in front, as the official forward does, and those latent frames are dropped after.
-    public func prepareAudio(_ features: Tensor) throws -> S2VAudioTokens {
+    public func prepareAudio(_ features: Tensor, motionFrames: Int = WanS2VConfig.officialMotionFrames) throws -> S2VAudioTokens {
         let c = config, d = c.dit.dim, q = d / 4
         guard features.rank == 3, features.shape[0] >= 1, features.shape[1] == c.audioLayers,
               features.shape[2] == c.audioDim else {
             throw ModelError.badInput(argument: "audio", detail: "shape \(features.shape), expected [frames, \(c.audioLayers), \(c.audioDim)]")
         }
         let f = features.contiguous()
-        let a = f.shape[0], t = a + c.motionFrames, da = c.audioDim, l = c.audioLayers
+        let a = f.shape[0], t = a + motionFrames, da = c.audioDim, l = c.audioLayers
         // SiLU-weighted average over the wav2vec2 layers, (x·w)/Σw summed in layer order.
         let w = try weights.widened("casual_audio_encoder.weights").array.map { $0 / (1 + expf(-$0)) }
         let wsum = w.reduce(0, +)
         let x = Tensor(uninitialized: [da, t])
         for time in 0..<t {
-            let frame = f.data + (max(0, time - c.motionFrames) * l) * da
+            let frame = f.data + (max(0, time - motionFrames) * l) * da
             for k in 0..<da {
                 var acc: Float = 0
                 for j in 0..<l { acc += frame[j * da + k] * w[j] / wsum }
@@ -69,7 +69,7 @@ extension WanS2VDiT {
         for n in 0..<c.audioTokens {
             heads.append(try tail(try localAll.sliced(dim: 0, (n * q)..<((n + 1) * q)).contiguous()))
         }
-        let t3 = heads[0].shape[0], drop = c.latentMotionFrames
+        let t3 = heads[0].shape[0], drop = WanS2VConfig.latentFrames(motion: motionFrames)
         guard t3 > drop else {
             throw ModelError.badInput(argument: "audio", detail: "\(a) frames give \(t3) latent frames, fewer than the \(drop) motion frames dropped")
         }
@@ -99,7 +99,7 @@ extension WanS2VDiT {
     }
 
     /// The clip's fixed tokens. `reference` `[16, 1, H, W]`; `motion` `[16, Tm, H, W]` (the last
-    /// `latentMotionFrames` are used, zero-padded in front when fewer), or nil to drop the motion
+    /// 19 are used, zero-padded in front when fewer), or nil to drop the motion
     /// tokens (clip 0 with `drop_first_motion`); `pose` `[condDim, F, H, W]` or nil (zeros).
     public func prepareClip(frames: Int, height: Int, width: Int, reference: Tensor, motion: Tensor?,
                             pose: Tensor?) throws -> S2VClipContext {

@@ -23,16 +23,13 @@ public struct WanS2VConfig: Sendable, Equatable {
     public var zeroTimestep: Bool
     public var framePackDrop: FramePackDrop
     public var addLastMotion: Bool
-    /// Pixel frames of motion context (the pipeline config's `motion_frames`; 73).
-    public var motionFrames: Int
 
     public init(dit: WanDiTConfig, condDim: Int = 16, audioDim: Int = 1024, audioLayers: Int = 25,
                 audioTokens: Int = 4, injectLayers: [Int], enableAdain: Bool = true, zeroTimestep: Bool = true,
-                framePackDrop: FramePackDrop = .padd, addLastMotion: Bool = true, motionFrames: Int = 73) {
+                framePackDrop: FramePackDrop = .padd, addLastMotion: Bool = true) {
         self.dit = dit; self.condDim = condDim; self.audioDim = audioDim; self.audioLayers = audioLayers
         self.audioTokens = audioTokens; self.injectLayers = injectLayers; self.enableAdain = enableAdain
         self.zeroTimestep = zeroTimestep; self.framePackDrop = framePackDrop; self.addLastMotion = addLastMotion
-        self.motionFrames = motionFrames
     }
 
     /// The published Wan2.2-S2V-14B (wan/configs/wan_s2v_14B.py).
@@ -40,8 +37,11 @@ public struct WanS2VConfig: Sendable, Equatable {
         dit: WanDiTConfig(modelType: .t2v, dim: 5120, ffnDim: 13824, numHeads: 40, numLayers: 40, inDim: 16, outDim: 16),
         injectLayers: [0, 4, 8, 12, 16, 20, 24, 27, 30, 33, 36, 39])
 
-    /// Latent frames of motion context: (motion_frames + 3) / 4 = 19.
-    public var latentMotionFrames: Int { (motionFrames + 3) / 4 }
+    /// Pixel frames of motion context the official pipeline keeps between clips (its config's
+    /// `transformer.motion_frames`, passed to every forward; not part of the DiT's config.json).
+    public static let officialMotionFrames = 73
+    /// Latent frames of `motionFrames` pixel frames: (motion_frames + 3) / 4 (19 for 73).
+    public static func latentFrames(motion motionFrames: Int) -> Int { (motionFrames + 3) / 4 }
     /// FramePack buckets, newest first: 1 latent at full, 2 at half, 16 at quarter resolution.
     public static let zipFrameBuckets = [1, 2, 16]
 
@@ -94,8 +94,7 @@ public struct WanS2VConfig: Sendable, Equatable {
         self.init(dit: dit, condDim: try int("cond_dim", 0, allowZero: true), audioDim: try int("audio_dim", 5120),
                   audioTokens: try int("num_audio_token", 4), injectLayers: layers,
                   enableAdain: try bool("enable_adain", false), zeroTimestep: try bool("zero_timestep", false),
-                  framePackDrop: drop, addLastMotion: try bool("add_last_motion", true),
-                  motionFrames: try int("motion_frames", 73))
+                  framePackDrop: drop, addLastMotion: try bool("add_last_motion", true))
         let d = dit.dim
         guard d % dit.numHeads == 0, dit.headDim % 2 == 0, d % 4 == 0 else {
             throw .badConfig(path: path, key: "dim", detail: "dim \(d) must be heads x an even head size and a multiple of 4")
