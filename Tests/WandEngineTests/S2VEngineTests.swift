@@ -46,3 +46,21 @@ final class S2VEngineTests: XCTestCase {
         XCTAssertTrue(noImage?.message.contains("reference image") ?? false)
     }
 }
+
+/// The official output size rule, on the examples computed with WanS2V.get_size_less_than_area
+/// (shared/reference/next-modes.md §A.5).
+final class S2VSizeTests: XCTestCase {
+    func testOfficialExamples() {
+        let cases: [((Int, Int), Int, (Int, Int))] = [
+            ((720, 1280), 1024 * 704, (640, 1088)), ((720, 1280), 1280 * 720, (704, 1280)), ((720, 1280), 832 * 480, (448, 832)),
+            ((1024, 1024), 1024 * 704, (832, 832)), ((1024, 1024), 1280 * 720, (960, 960)), ((1024, 1024), 832 * 480, (576, 576)),
+            ((480, 832), 1024 * 704, (512, 832)), ((480, 832), 1280 * 720, (512, 832)), ((480, 832), 832 * 480, (448, 832)),
+        ]
+        for ((h, w), area, expected) in cases {
+            let got = S2VSize.official(imageHeight: h, imageWidth: w, area: area)
+            XCTAssertEqual(got.height, expected.0, "\(h)x\(w) in \(area)")
+            XCTAssertEqual(got.width, expected.1, "\(h)x\(w) in \(area)")
+        }
+        XCTAssertEqual(S2VSize.official(imageHeight: 64, imageWidth: 64, area: 64 * 64).width, 64)
+    }
+}

@@ -42,3 +42,19 @@ final class MP4AudioTrackTests: XCTestCase {
         XCTAssertLessThan(d.audio, d.video)
     }
 }
+
+/// The S2V pose video as the official reader takes it: every round(fps / 16)-th frame from the start.
+final class PoseVideoReaderTests: XCTestCase {
+    func testThirtyFPSKeepsEveryOtherFrameAtTheShorterSide() throws {
+        let path = MediaTestSupport.packageRoot.appendingPathComponent("Samples/pose.mp4").path  // 64x64, 30 fps, 9 frames
+        let all = try PoseVideoReader.read(path: path, frames: 100, shorterSide: 32)
+        XCTAssertEqual(all.frames.count, 5)  // frames 0, 2, 4, 6, 8
+        XCTAssertEqual(all.fps, 15)
+        XCTAssertEqual(all.frames[0].width, 32)
+        XCTAssertEqual(all.frames[0].height, 32)
+        XCTAssertEqual(try PoseVideoReader.read(path: path, frames: 3, shorterSide: 32).frames.count, 3)
+        let direct = try VideoDecoder.decode(path: path, width: 32, height: 32)
+        XCTAssertEqual(all.frames[2].pixels, direct.frames[4].pixels)
+        XCTAssertThrowsError(try PoseVideoReader.read(path: MediaTestSupport.fixture("tone440.wav"), frames: 4, shorterSide: 32))
+    }
+}

@@ -22,6 +22,8 @@ struct JobFields {
     var image: Located<String>?
     var audio: Located<String>?
     var video: Located<String>?
+    var poseVideo: Located<String>?
+    var clips: Located<Int>?
     var strength: Located<Double>?
     var priority: Located<Int>?
     var outputName: Located<String>?
@@ -33,7 +35,7 @@ struct JobFields {
 
     static let jobKeys = ["wand", "mode", "model", "prompt", "negative_prompt", "seed", "seeds", "size",
                           "frames", "fps", "steps", "sampler", "shift", "guidance", "image", "audio", "video",
-                          "strength", "priority", "output", "tags"]
+                          "pose_video", "clips", "strength", "priority", "output", "tags"]
     static let defaultsKeys = ["model", "negative_prompt", "size", "frames", "fps", "steps", "sampler", "shift",
                                "guidance", "strength", "priority", "output", "tags"]
 
@@ -79,6 +81,8 @@ struct JobFields {
             case "image": f.image = r.string(v, key: "image")
             case "audio": f.audio = r.string(v, key: "audio")
             case "video": f.video = r.string(v, key: "video")
+            case "pose_video": f.poseVideo = r.string(v, key: "pose_video")
+            case "clips": f.clips = r.int(v, key: "clips", range: 1...S2VLimits.maxClips)
             case "strength": f.strength = r.double(v, key: "strength", range: 0...1)
             case "priority": f.priority = r.int(v, key: "priority", range: -1000...1000)
             case "tags": f.tags = r.stringList(v, key: "tags")

@@ -53,7 +53,7 @@ struct JobResolver {
             r.error("mode \(mode.rawValue) needs a prompt", at: f.prompt?.mark ?? at)
         }
         let needs: [Mode: (required: [String], optional: [String])] = [
-            .t2v: ([], []), .i2v: (["image"], []), .ti2v: ([], ["image"]), .s2v: (["image", "audio"], []),
+            .t2v: ([], []), .i2v: (["image"], []), .ti2v: ([], ["image"]), .s2v: (["image", "audio"], ["pose_video"]),
             .animate: (["image", "video"], []), .edit: (["video"], []),
         ]
         let rule = needs[mode]!
@@ -81,6 +81,8 @@ struct JobResolver {
             return nil
         }
         let image = input("image", f.image), audio = input("audio", f.audio), video = input("video", f.video)
+        let poseVideo = input("pose_video", f.poseVideo)
+        if let clips = f.clips, mode != .s2v { r.error("clips is only used by mode s2v", at: clips.mark) }
 
         let size = f.size?.value ?? defaults.size ?? official.sizes[0]
         if !official.sizes.contains(size) {
@@ -108,7 +110,7 @@ struct JobResolver {
 
         let name = f.outputName?.value ?? defaultName
         let location = SourceLocation(file: displayFile, line: at.line, column: at.column, document: document)
-        let base = JobSpec(
+        let spec = JobSpec(
             mode: mode, model: modelName, modelKind: kind, prompt: prompt,
             negativePrompt: f.negativePrompt?.value ?? defaults.negativePrompt,
             seed: f.seed.map { UInt64($0.value) }, size: size,
@@ -122,6 +124,9 @@ struct JobResolver {
             output: OutputSpec(name: name, codec: f.codec?.value ?? defaults.codec ?? config.output.codec,
                                crf: f.crf?.value ?? defaults.crf ?? config.output.crf),
             tags: f.tags?.value ?? defaults.tags ?? [], source: location)
+        var base = spec
+        base.poseVideo = poseVideo
+        base.clips = f.clips?.value
         guard let seeds = f.seeds?.value, !seeds.isEmpty else { return [base] }
         return seeds.map { seed in
             var job = base

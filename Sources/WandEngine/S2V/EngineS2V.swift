@@ -14,6 +14,9 @@ extension Engine {
                      isCancelled: @escaping @Sendable () -> Bool) async throws -> GeneratedVideo {
         guard let image = request.image else { throw EngineError(.badRequest, "s2v needs a reference image") }
         guard let audio = request.audio, !audio.isEmpty else { throw EngineError(.badRequest, "s2v needs an audio track") }
+        guard audio.count >= 400 else {
+            throw EngineError(.badRequest, "the audio is \(audio.count) samples at 16 kHz; wav2vec2 needs at least 400 (25 ms)")
+        }
         if let clips = request.clips, clips < 1 { throw EngineError(.badRequest, "clips must be at least 1 (got \(clips))") }
         var timings = StageTimings()
         var clock = Stopwatch()
@@ -37,7 +40,12 @@ extension Engine {
         timings.textEncode = clock.lap()
 
         progress(GenerationProgress(stage: .encodingInput))
-        let (w, h) = (request.width, request.height)
+        // The job's size is an area; the official code fits the reference image's aspect into it.
+        let size = S2VSize.official(imageHeight: image.height, imageWidth: image.width, area: request.width * request.height)
+        let (w, h) = (size.width, size.height)
+        guard w >= 64, h >= 64 else {
+            throw EngineError(.badRequest, "the reference image (\(image.width)x\(image.height)) gives an output of \(w)x\(h); s2v needs at least 64x64")
+        }
         let reference = try S2VImages.prepare([image], width: w, height: h, padValue: -1)
         let pose = try request.poseVideo.map { try S2VImages.prepare($0, width: w, height: h, padValue: 0) }
         timings.inputEncode = clock.lap()
@@ -59,6 +67,7 @@ extension Engine {
         var frames = Self.frames(out.video)
         let audioFrames = Int((Double(audio.count) / 16_000 * Double(S2VPipeline.fps)).rounded(.up))
         var notes = ["official layout, official sampler grid",
+                     "\(w)x\(h): the reference image's aspect fitted into the \(request.width)x\(request.height) area, as the official code does",
                      request.negativePrompt == nil ? "official S2V default negative prompt" : "negative prompt as given",
                      "\(out.latents.count) clip(s) of \(pipeline.framesPerClip) frames (the audio asks for \(out.audioClips))"]
         if frames.count > audioFrames {

@@ -56,3 +56,39 @@ enum S2VImages {
         return try scaled.reshaped([3, height, width])
     }
 }
+
+/// The official S2V output size (`WanS2V.get_size_less_than_area`): the largest scale of the
+/// reference image whose 64-padded size fits `area` (the job's size taken as an area, as the
+/// official CLI's `--size` is), else an aspect-kept fallback. Returns (height, width), multiples
+/// of 64. Python's double arithmetic, the same 100-step search.
+public enum S2VSize {
+    public static func official(imageHeight height: Int, imageWidth width: Int, area targetArea: Int,
+                                divisor: Int = 64) -> (height: Int, width: Int) {
+        let h = Double(height), w = Double(width), area = Double(targetArea)
+        let minScale: Double, maxScale: Double
+        if height * width <= targetArea {
+            minScale = 0.1
+            maxScale = 1.0
+        } else {
+            let d = Double(divisor - 1)
+            let b = d * (h + w), a = h * w, c = d * d - area
+            minScale = (-b + (b * b - 2 * a * c).squareRoot()) / (2 * a)
+            maxScale = (area / (h * w)).squareRoot()
+        }
+        for i in 0..<100 {
+            let scale = maxScale - (maxScale - minScale) * Double(i) / 100
+            let nh = Int(h * scale), nw = Int(w * scale)
+            // The official pads to multiples of 64 here, whatever `divisor` is.
+            let ph = nh + (64 - nh % 64) % 64, pw = nw + (64 - nw % 64) % 64
+            if ph * pw <= targetArea { return (ph, pw) }
+        }
+        let aspect = w / h
+        var tw = Int(((area * aspect).squareRoot() / Double(divisor)).rounded(.down) * Double(divisor))
+        var th = Int(((area / aspect).squareRoot() / Double(divisor)).rounded(.down) * Double(divisor))
+        if tw >= width || th >= height {
+            tw = width / divisor * divisor
+            th = height / divisor * divisor
+        }
+        return (th, tw)
+    }
+}
