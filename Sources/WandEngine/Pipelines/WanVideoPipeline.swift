@@ -78,7 +78,9 @@ public struct WanVideoPipeline: Sendable {
             }
             let noise = flat(generator.randn(shape))
             initial = Conditioning.renoised(latent: z, noise: noise, sigma: schedule.sigmas[0])
-        case .s2v, .animate:
+        case .s2v:
+            throw EngineError(.unsupportedMode, "mode s2v runs on an S2V model folder through Engine (S2VPipeline), not on this pipeline")
+        case .animate:
             throw EngineError(.unsupportedMode, "mode \(request.mode.rawValue) is not implemented in this engine yet")
         }
         timings.inputEncode = clock.lap()
