@@ -71,6 +71,9 @@ final class S2VRealSizeTests: XCTestCase {
         XCTAssertEqual(model.config.extraParameterShapes.count, 165)
         XCTAssertEqual(model.config.extraParameterShapes.reduce(0) { $0 + $1.shape.reduce(1, *) }, 2_007_264_025)
         XCTAssertEqual(model.weights.dtypes, [.bf16])
+        let verdict = ModelDetector.detect(weights)
+        XCTAssertEqual(verdict.model, .s2v14B)
+        XCTAssertEqual(verdict.layout, .official)
         print("S2V-14B: \(weights.tensors.count) tensors, \(weights.parameterCount) parameters in 4 bf16 shards")
     }
 
@@ -82,6 +85,7 @@ final class S2VRealSizeTests: XCTestCase {
         _ = try SparseRealSizeTests.writeSparse(w2v.expanded, dtype: .f32, to: path)
         let weights = try SafetensorsFile(path: path).weights
         XCTAssertEqual(weights.parameterCount, 315_472_545)
+        XCTAssertEqual(ModelDetector.detect(weights).model, .wav2vec2)
         let encoder = try Wav2Vec2Encoder(config: .xlsr53Large, weights: weights, path: path, backend: CPUBackend(threads: 1))
         // lm_head and masked_spec_embed are in the file but not used by S2V.
         XCTAssertEqual(encoder.config.parameterCount, 315_472_545 - 33 * 1024 - 33 - 1024)
