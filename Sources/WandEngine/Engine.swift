@@ -12,7 +12,8 @@ public actor Engine: VideoGenerator {
     /// that are never evicted.
     public init(memoryBudgetBytes: Int, keepWarm: Set<String> = [], threads: Int? = nil) {
         backend = CPUBackend(threads: threads)
-        cache = ResidentModelCache(budgetBytes: memoryBudgetBytes, pinned: keepWarm)
+        // S2V models are cached under their own key (S2VModelSet.cacheKey), pinned alike.
+        cache = ResidentModelCache(budgetBytes: memoryBudgetBytes, pinned: keepWarm.union(keepWarm.map(S2VModelSet.cacheKey)))
     }
 
     public nonisolated var deviceDescription: String { "cpu (OpenBLAS)" }

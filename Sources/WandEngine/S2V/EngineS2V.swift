@@ -22,7 +22,7 @@ extension Engine {
         var clock = Stopwatch()
         progress(GenerationProgress(stage: .loading))
         let backend = self.backend
-        let (models, warm) = try await cache.value(for: request.modelPath, as: S2VModelSet.self) {
+        let (models, warm) = try await cache.value(for: S2VModelSet.cacheKey(request.modelPath), as: S2VModelSet.self) {
             let set = try S2VModelSet(folder: try S2VModelFolder.open(request.modelPath), backend: backend)
             return (set, set.residentBytes)
         }

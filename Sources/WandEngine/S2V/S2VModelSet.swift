@@ -56,6 +56,10 @@ public final class S2VModelSet: Sendable {
     public let pipeline: S2VPipeline
     public let residentBytes: Int
 
+    /// The warm cache's key for the S2V networks of `path`: not the bare path, under which the
+    /// cache may hold the other pipelines' model set for the same folder.
+    public static func cacheKey(_ path: String) -> String { "s2v:" + path }
+
     public init(folder: S2VModelFolder, backend: CPUBackend) throws {
         self.folder = folder
         tokenizer = folder.tokenizer.hasSuffix(".json")

@@ -82,8 +82,8 @@ public enum S2VAudioFeatures {
             throw ModelError.badInput(argument: "features", detail: "expected equal [T, D] layers")
         }
         let t30 = first.shape[0], d = first.shape[1], l = layers.count
-        let clipSeconds = Double(framesPerClip) * (Double(featureRate) / Double(fps))
-        let clips = Int(Double(t30) / clipSeconds) + 1
+        let featuresPerClip = Double(framesPerClip) * (Double(featureRate) / Double(fps))
+        let clips = Int(Double(t30) / featuresPerClip) + 1
         let total = clips * framesPerClip
         let out = Tensor(zeros: [total, l, d])
         let contiguous = layers.map { $0.contiguous() }

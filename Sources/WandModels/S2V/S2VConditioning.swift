@@ -61,7 +61,7 @@ extension WanS2VDiT {
             y = try normSiLU(y)
             y = try S2VKernels.causalConv(backend, y, weight: try weights.widened(e + "conv3.conv.weight"),
                                           bias: try weights.widened(e + "conv3.conv.bias"), stride: 2)
-            return try backend.permuted(normSiLU(y))
+            return try transposed(normSiLU(y))
         }
         let localAll = try S2VKernels.causalConv(backend, x, weight: try weights.widened(e + "conv1_local.conv.weight"),
                                                  bias: try weights.widened(e + "conv1_local.conv.bias"), stride: 1)
@@ -208,7 +208,5 @@ extension WanS2VDiT {
     }
 }
 
-extension CPUBackend {
-    /// `[C, T]` -> contiguous `[T, C]`.
-    func permuted(_ x: Tensor) throws -> Tensor { try x.permuted([1, 0]).contiguous() }
-}
+/// `[C, T]` -> contiguous `[T, C]`.
+private func transposed(_ x: Tensor) throws -> Tensor { try x.permuted([1, 0]).contiguous() }
