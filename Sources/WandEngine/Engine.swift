@@ -12,7 +12,9 @@ public actor Engine: VideoGenerator {
     /// that are never evicted.
     public init(memoryBudgetBytes: Int, keepWarm: Set<String> = [], threads: Int? = nil) {
         backend = CPUBackend(threads: threads)
-        cache = ResidentModelCache(budgetBytes: memoryBudgetBytes, pinned: keepWarm)
+        // S2V and Animate models are cached under their own keys, pinned alike.
+        cache = ResidentModelCache(budgetBytes: memoryBudgetBytes,
+                                   pinned: keepWarm.union(keepWarm.map(S2VModelSet.cacheKey)).union(keepWarm.map { "animate:" + $0 }))
     }
 
     public nonisolated var deviceDescription: String { "cpu (OpenBLAS)" }
@@ -20,6 +22,7 @@ public actor Engine: VideoGenerator {
     public func generate(_ request: GenerationRequest,
                          progress: @escaping @Sendable (GenerationProgress) -> Void,
                          isCancelled: @escaping @Sendable () -> Bool) async throws -> GeneratedVideo {
+        if request.mode == .s2v { return try await generateS2V(request, progress: progress, isCancelled: isCancelled) }
         var timings = StageTimings()
         var clock = Stopwatch()
         progress(GenerationProgress(stage: .loading))

@@ -45,6 +45,12 @@ public struct GenerationRequest: Sendable {
     /// animate: the driving videos and the animate/replace choice (`image` is the reference
     /// character, `frames` the segment length, 77 for Animate-14B).
     public var animate: AnimateInputs?
+    /// s2v: the speech track, 16 kHz mono (the caller decodes it and bounds its length).
+    public var audio: [Float]?
+    /// s2v (optional): the pose video's frames, taken at the official interval (S2VPose).
+    public var poseVideo: [RGBImage]?
+    /// s2v: at most this many clips; nil: as many as the audio asks for.
+    public var clips: Int?
 
     public init(mode: GenerationMode, modelName: String, modelPath: String, prompt: String,
                 negativePrompt: String? = nil, seed: UInt64, width: Int, height: Int, frames: Int,

@@ -69,7 +69,8 @@ public struct MP4Metadata: Sendable {
     }
 }
 
-/// Writes RGB frames (and optionally audio) into an MP4 file: yuv420p, BT.709 tags, faststart.
+/// Writes RGB frames (and optionally audio, AAC, cut to the video's duration) into an MP4 file:
+/// yuv420p, BT.709 tags, faststart.
 public final class MP4Writer {
     public let path: String
     public let width: Int
@@ -230,9 +231,12 @@ public final class MP4Writer {
         release()
     }
 
+    /// The audio track ends with the video (the frames appended so far): a longer track is cut
+    /// there, a shorter one is left as it is.
     private func encodeAudio(_ track: AudioSamples, ctx: UnsafeMutablePointer<AVCodecContext>) throws {
         let frameSize = Int(ctx.pointee.frame_size > 0 ? ctx.pointee.frame_size : 1024)
-        let total = track.samples.count / track.channels
+        let videoSamples = Int((Double(nextPTS) * Double(track.sampleRate) / Double(settings.fps)).rounded())
+        let total = min(track.samples.count / track.channels, videoSamples)
         guard let frame = av_frame_alloc() else { throw fail("alloc audio frame", -ENOMEM) }
         var frameVar: UnsafeMutablePointer<AVFrame>? = frame
         defer { av_frame_free(&frameVar) }

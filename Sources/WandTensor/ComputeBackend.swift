@@ -72,11 +72,16 @@ public protocol ComputeBackend: Sendable {
     func attention(q: Tensor, k: Tensor, v: Tensor, scale: Float?, bias: Tensor?) throws -> Tensor
     /// Wan 3-D RoPE (spec §2.5) on x [frames·height·width, H, D], tokens in (t, i, j) order.
     func rope3D(_ x: Tensor, frames: Int, height: Int, width: Int, theta: Double) throws -> Tensor
+    /// The same with an explicit (f, h, w) per token, negative positions allowed (S2V).
+    func rope3D(_ x: Tensor, positions: [RoPEPosition], theta: Double) throws -> Tensor
 
     // Convolutions and resampling
     /// x [Cin, T, H, W], weight [Cout, Cin, kt, kh, kw] -> [Cout, T', H', W'].
     func conv3d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int, Int),
                 padding: Conv3DPadding) throws -> Tensor
+    /// x [Cin, T], weight [Cout, Cin/groups, k], zero padding (left, right) -> [Cout, T'].
+    func conv1d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: (left: Int, right: Int),
+                groups: Int) throws -> Tensor
     /// x [Cin, H, W], weight [Cout, Cin, kh, kw], symmetric zero padding.
     func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int),
                 padding: (Int, Int)) throws -> Tensor

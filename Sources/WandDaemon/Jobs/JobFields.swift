@@ -24,6 +24,7 @@ struct JobFields {
     var image: Located<String>?
     var audio: Located<String>?
     var video: Located<String>?
+    var clips: Located<Int>?
     var strength: Located<Double>?
     var priority: Located<Int>?
     var outputName: Located<String>?
@@ -31,7 +32,7 @@ struct JobFields {
     var crf: Located<Int>?
     var tags: Located<[String]>?
     /// animate: the preprocessed driving videos, animate or replace, and the frames carried over
-    /// between segments (`video` is accepted for the pose video).
+    /// between segments (`video` is accepted for the pose video); s2v: an optional pose video.
     var poseVideo: Located<String>?
     var faceVideo: Located<String>?
     var backgroundVideo: Located<String>?
@@ -44,7 +45,7 @@ struct JobFields {
     static let animateKeys = ["pose_video", "face_video", "background_video", "mask_video", "animate_mode", "refert_num"]
     static let jobKeys = ["wand", "mode", "model", "prompt", "negative_prompt", "seed", "seeds", "size",
                           "frames", "fps", "steps", "sampler", "shift", "guidance", "image", "audio", "video",
-                          "strength", "priority", "output", "tags"] + animateKeys
+                          "clips", "strength", "priority", "output", "tags"] + animateKeys
     static let defaultsKeys = ["model", "negative_prompt", "size", "frames", "fps", "steps", "sampler", "shift",
                                "guidance", "strength", "priority", "output", "tags"]
 
@@ -92,6 +93,7 @@ struct JobFields {
             case "image": f.image = r.string(v, key: "image")
             case "audio": f.audio = r.string(v, key: "audio")
             case "video": f.video = r.string(v, key: "video")
+            case "clips": f.clips = r.int(v, key: "clips", range: 1...S2VLimits.maxClips)
             case "strength": f.strength = r.double(v, key: "strength", range: 0...1)
             case "priority": f.priority = r.int(v, key: "priority", range: -1000...1000)
             case "tags": f.tags = r.stringList(v, key: "tags")

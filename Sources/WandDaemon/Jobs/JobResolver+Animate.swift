@@ -22,7 +22,10 @@ extension JobResolver {
         let given: [(String, Located<String>?)] = [("pose_video", f.poseVideo), ("face_video", f.faceVideo),
                                                    ("background_video", f.backgroundVideo), ("mask_video", f.maskVideo)]
         guard mode == .animate else {
-            for (key, value) in given { if let value { fail("\(key) is only used by mode animate", value.mark) } }
+            for (key, value) in given where !(key == "pose_video" && mode == .s2v) {
+                let modes = key == "pose_video" ? "modes s2v and animate" : "mode animate"
+                if let value { fail("\(key) is only used by \(modes)", value.mark) }
+            }
             if let m = f.animateMode { fail("animate_mode is only used by mode animate", m.mark) }
             if let n = f.refertNum { fail("refert_num is only used by mode animate", n.mark) }
             return AnimateFiles()

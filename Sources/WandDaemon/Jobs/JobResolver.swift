@@ -55,7 +55,7 @@ struct JobResolver {
             r.error("mode \(mode.rawValue) needs a prompt", at: f.prompt?.mark ?? at)
         }
         let needs: [Mode: (required: [String], optional: [String])] = [
-            .t2v: ([], []), .i2v: (["image"], []), .ti2v: ([], ["image"]), .s2v: (["image", "audio"], []),
+            .t2v: ([], []), .i2v: (["image"], []), .ti2v: ([], ["image"]), .s2v: (["image", "audio"], ["pose_video"]),
             .animate: (["image"], ["video"]), .edit: (["video"], []),
         ]
         let rule = needs[mode]!
@@ -87,6 +87,9 @@ struct JobResolver {
         }
         let image = input("image", f.image), audio = input("audio", f.audio)
         var video = input("video", f.video)
+        // pose_video: optional for s2v here; animate's driving videos are read by animateInputs.
+        let poseVideo = mode == .s2v ? input("pose_video", f.poseVideo) : nil
+        if let clips = f.clips, mode != .s2v { r.error("clips is only used by mode s2v", at: clips.mark) }
         func fail(_ message: String, _ mark: YAMLMark) { r.error(message, at: mark) }
         let animate = animateInputs(f, mode: mode, at: at, fail: fail, confined: confined)
         if mode == .animate { video = video ?? animate.pose }
@@ -136,6 +139,8 @@ struct JobResolver {
             base.animateMode = f.animateMode?.value ?? .animate
             base.refertNum = f.refertNum?.value ?? 1
         }
+        base.poseVideo = poseVideo
+        base.clips = f.clips?.value
         guard let seeds = f.seeds?.value, !seeds.isEmpty else { return [base] }
         return seeds.map { seed in
             var job = base

@@ -77,6 +77,10 @@ public struct JobSpec: Sendable, Hashable, Codable {
     public var audio: URL?
     /// edit: the video to edit; animate: the driving (pose) video.
     public var video: URL?
+    /// s2v (optional): a pose video (e.g. DWPose-rendered) the motion follows.
+    public var poseVideo: URL? = nil
+    /// s2v: at most this many clips of 80 frames (5 s); nil: S2VLimits.defaultClips.
+    public var clips: Int? = nil
     /// edit: fraction of the schedule re-generated (0...1); nil for other modes.
     public var strength: Double?
     public var priority: Int
@@ -106,5 +110,5 @@ public struct JobSpec: Sendable, Hashable, Codable {
     }
 
     /// Every input file the job reads (for hashing, moving to failed/, confinement).
-    public var inputFiles: [URL] { [image, audio, video, faceVideo, backgroundVideo, maskVideo].compactMap { $0 } }
+    public var inputFiles: [URL] { [image, audio, video, poseVideo, faceVideo, backgroundVideo, maskVideo].compactMap { $0 } }
 }

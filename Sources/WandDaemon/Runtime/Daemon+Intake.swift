@@ -94,6 +94,7 @@ extension Daemon {
                 j.image = j.image.map { URL(fileURLWithPath: moved[$0.path] ?? $0.path) }
                 j.audio = j.audio.map { URL(fileURLWithPath: moved[$0.path] ?? $0.path) }
                 j.video = j.video.map { URL(fileURLWithPath: moved[$0.path] ?? $0.path) }
+                j.poseVideo = j.poseVideo.map { URL(fileURLWithPath: moved[$0.path] ?? $0.path) }
                 j.faceVideo = j.faceVideo.map { URL(fileURLWithPath: moved[$0.path] ?? $0.path) }
                 j.backgroundVideo = j.backgroundVideo.map { URL(fileURLWithPath: moved[$0.path] ?? $0.path) }
                 j.maskVideo = j.maskVideo.map { URL(fileURLWithPath: moved[$0.path] ?? $0.path) }

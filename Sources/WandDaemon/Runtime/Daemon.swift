@@ -273,19 +273,22 @@ public actor Daemon {
             }
             request.video = clip.frames.map { RGBImage(width: $0.width, height: $0.height, pixels: $0.pixels) }
         }
+        let s2vWarnings = job.mode == .s2v ? try S2VInputs.prepare(job, into: &request) : []
         let started = Date()
         let rowID = row.id
         let flags = cancelFlag
         let video = try await generator.generate(request, progress: { p in
             Task { await self.progressed(rowID, p) }
         }, isCancelled: { flags.isSet(rowID) })
-        return try await writeOutputs(video, job: job, id: id, seed: seed, inputsHash: row.inputHash, started: started, lease: lease, part: part)
+        for w in s2vWarnings { log("\(row.name): \(w)", .warning, job: row) }
+        return try await writeOutputs(video, job: job, id: id, seed: seed, inputsHash: row.inputHash, started: started,
+                                      lease: lease, part: part, warnings: s2vWarnings)
     }
 
     nonisolated let cancelFlag = CancelFlags()
 
     func writeOutputs(_ video: GeneratedVideo, job: JobSpec, id: String, seed: UInt64, inputsHash: String, started: Date,
-                      lease: Lease, part: Int) async throws -> [String] {
+                      lease: Lease, part: Int, warnings: [String] = []) async throws -> [String] {
         let outbox = OutboxWriter(root: config.outbox.path, folderPerJob: config.layout == .folderPerJob)
         let staging = try outbox.makeStaging(jobID: stagingName(id, lease))
         let base = job.output.name
@@ -303,11 +306,12 @@ public actor Daemon {
         let written = try VideoPublisher.publish(clip, to: staging + "/" + base + ".mp4",
                                                  metadata: MP4Metadata(title: base, prompt: job.prompt, jobID: id, model: job.model,
                                                                        seed: seed, wandVersion: wandVersion, creationTime: now),
+                                                 audio: try S2VInputs.muxTrack(job, frames: clip.frames.count, fps: clip.fps),
                                                  options: options)
         let sidecar = Sidecar(job: id, name: base, mode: job.mode.rawValue, model: job.model,
                               modelPath: config.models[job.model]?.path.path ?? "", prompt: job.prompt,
-                              negativePrompt: job.negativePrompt, seed: seed, width: job.size.width, height: job.size.height,
-                              frames: job.frames, fps: job.fps, steps: job.steps, sampler: job.sampler.rawValue, shift: job.shift,
+                              negativePrompt: job.negativePrompt, seed: seed, width: video.width, height: video.height,
+                              frames: job.mode == .s2v ? video.frames.count : job.frames, fps: job.fps, steps: job.steps, sampler: job.sampler.rawValue, shift: job.shift,
                               guidance: ["high": job.guidance.high, "low": job.guidance.low], strength: job.mode == .edit ? job.strength : nil,
                               tags: job.tags, inputsSHA256: inputsHash, source: job.source.description, engine: "Wand \(wandVersion)",
                               device: video.device, aiGenerated: true,
@@ -316,7 +320,9 @@ public actor Daemon {
                                         "input_encode": video.timings.inputEncode, "denoise": video.timings.denoise,
                                         "decode": video.timings.decode, "encode_mp4": Date().timeIntervalSince(now),
                                         "total": Date().timeIntervalSince(started)],
-                              modelWasWarm: video.timings.modelWasWarm, created: iso8601(now), notes: video.notes, warnings: [])
+                              modelWasWarm: video.timings.modelWasWarm, created: iso8601(now), notes: video.notes, warnings: warnings,
+                              audio: try S2VInputs.sidecarAudio(job), poseVideo: job.poseVideo?.lastPathComponent,
+                              clips: job.mode == .s2v ? job.clips ?? S2VLimits.defaultClips : nil)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try encoder.encode(sidecar).write(to: URL(fileURLWithPath: staging + "/" + base + ".json"))
@@ -427,10 +433,15 @@ struct Sidecar: Codable {
     var created: String
     var notes: [String]
     var warnings: [String]
+    /// s2v: the audio file (name) and its SHA-256, the pose video's name, the clip cap.
+    var audio: [String: String]? = nil
+    var poseVideo: String? = nil
+    var clips: Int? = nil
 
     enum CodingKeys: String, CodingKey {
         case job, name, mode, model, prompt, seed, width, height, frames, fps, steps, sampler, shift, guidance, strength, tags
-        case source, engine, device, timings, created, notes, warnings, watermark
+        case source, engine, device, timings, created, notes, warnings, watermark, audio, clips
+        case poseVideo = "pose_video"
         case modelPath = "model_path", negativePrompt = "negative_prompt", inputsSHA256 = "inputs_sha256"
         case aiGenerated = "ai_generated", modelWasWarm = "model_was_warm"
     }

@@ -82,7 +82,7 @@ public struct WanVideoPipeline: Sendable {
         case .animate:
             throw EngineError(.badRequest, "mode animate runs in WanAnimatePipeline (Engine routes it there), not WanVideoPipeline")
         case .s2v:
-            throw EngineError(.unsupportedMode, "mode \(request.mode.rawValue) is not implemented in this engine yet")
+            throw EngineError(.unsupportedMode, "mode s2v runs on an S2V model folder through Engine (S2VPipeline), not on this pipeline")
         }
         timings.inputEncode = clock.lap()
 

@@ -10,6 +10,9 @@ public enum WanModelKind: String, Sendable, Equatable {
     case wan21T2V1_3B = "Wan2.1 T2V-1.3B DiT"
     case animate14B = "Wan2.2 Animate-14B DiT"
     case customDiT = "Wan DiT (unpublished size)"
+    case s2v14B = "Wan2.2 S2V-14B DiT"
+    case customS2V = "Wan S2V DiT (unpublished size)"
+    case wav2vec2 = "wav2vec2 audio encoder"
     case vae21 = "Wan2.1 VAE (z 16)"
     case vae22 = "Wan2.2 VAE (z 48)"
     case customVAE = "Wan VAE (unpublished size)"
@@ -103,6 +106,11 @@ public enum ModelDetector {
                              textDim: text, freqDim: freq, hasImageEmbedding: image)
             verdict.dit = d
             verdict.layout = diffusers ? .diffusers : (prefixed || verdict.fp8Scaled ? .comfyUI : .official)
+            // S2V: the backbone of T2V-14B plus the audio encoder and injector (next-modes §A.6).
+            if shapes["casual_audio_encoder.weights"] != nil {
+                verdict.model = (d.dim, d.ffnDim, d.numLayers) == (5120, 13824, 40) ? .s2v14B : .customS2V
+                return verdict
+            }
             switch (d.dim, d.ffnDim, d.inDim, d.outDim, d.numLayers, d.textDim, d.freqDim, d.hasImageEmbedding) {
             case (3072, 14336, 48, 48, 30, 4096, 256, false): verdict.model = .ti2v5B
             case (5120, 13824, 16, 16, 40, 4096, 256, false): verdict.model = .t2vA14BExpertOrWan21T2V14B
@@ -140,6 +148,12 @@ public enum ModelDetector {
             || shapes["encoder.layers.0.self_attn.q_proj.weight"] != nil {
             verdict.layout = .transformers
             verdict.model = .clipVision
+            return verdict
+        }
+        if shapes["wav2vec2.feature_extractor.conv_layers.0.conv.weight"] != nil
+            || shapes["feature_extractor.conv_layers.0.conv.weight"] != nil {
+            verdict.layout = .transformers
+            verdict.model = .wav2vec2
             return verdict
         }
         if shapes["encoder.block.0.layer.0.SelfAttention.q.weight"] != nil {
