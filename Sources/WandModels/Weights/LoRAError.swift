@@ -54,6 +54,12 @@ public struct LoRAError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The description without the leading file path (for errors that carry the path apart).
+    public var message: String {
+        let d = description
+        return d.hasPrefix(path + ": ") ? String(d.dropFirst(path.count + 2)) : d
+    }
+
     /// The first names and how many more, so a 1,200-key mismatch stays one readable line.
     static func list(_ keys: [String]) -> String {
         let shown = keys.prefix(8).map { "\"\($0)\"" }.joined(separator: ", ")

@@ -110,8 +110,9 @@ public enum LoRAKeyMapping {
         }
         guard let (suffix, role) = suffixes.first(where: { rest.hasSuffix($0.0) }) else { return .failure(.unknown) }
         let storedModule = String(rest.dropLast(suffix.count))
-        let module = underscored || !storedModule.contains(".")
-            ? fromUnderscores(storedModule) : fromDotted(storedModule)
+        // `proj_out`, `patch_embedding` have no dots in either spelling: dotted names first.
+        let module = underscored ? fromUnderscores(storedModule)
+            : fromDotted(storedModule) ?? (storedModule.contains(".") ? nil : fromUnderscores(storedModule))
         guard let module else { return .failure(.unknown) }
         let isBlock = module.hasPrefix("blocks.") && module.split(separator: ".").count == 2
         // diff_m belongs to a block (or the head); every other part to a module inside one.
