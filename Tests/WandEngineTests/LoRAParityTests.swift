@@ -52,7 +52,7 @@ final class LoRAParityTests: XCTestCase {
             let models = try await engine.cache.value(for: try LoRAModelLoader.cacheKey(modelPath: Self.request(c, cases).modelPath,
                                                                                         loras: Self.request(c, cases).loras),
                                                      as: LoRAModelSet.self) { XCTFail("should be warm"); throw CancelledError(completedSteps: 0) }
-            let ours = denormalized(video.latents, models.value.models.vae)
+            let ours = Self.denormalized(video.latents, models.value.models.vae)
             let error = relativeError(ours, theirs)
             XCTAssertLessThan(error, 1e-3, "\(c.name): final latents")
             XCTAssertEqual(video.loras.count, c.loras.count, c.name)
@@ -86,7 +86,7 @@ final class LoRAParityTests: XCTestCase {
         XCTAssertEqual(FewStepRecipe.named("lightning-4step")?.guidance, 1)
     }
 
-    func denormalized(_ x: [Float], _ vae: WanVAE) -> [Float] {
+    static func denormalized(_ x: [Float], _ vae: WanVAE) -> [Float] {
         var out = x
         let c = vae.latentStd.count, per = x.count / c
         for ch in 0..<c { for i in 0..<per { out[ch * per + i] = x[ch * per + i] * vae.latentStd[ch] + vae.latentMean[ch] } }
