@@ -21,6 +21,12 @@ public actor Engine: VideoGenerator {
 
     public nonisolated var deviceDescription: String { "cpu (OpenBLAS)" }
 
+    /// The warm cache's key for a model folder with LoRAs (the folder alone without): what
+    /// `keepWarm` must hold to pin such a model.
+    public static func cacheKey(modelPath: String, loras: [LoRARequest]) throws -> String {
+        try LoRAModelLoader.cacheKey(modelPath: modelPath, loras: loras)
+    }
+
     public func generate(_ request: GenerationRequest,
                          progress: @escaping @Sendable (GenerationProgress) -> Void,
                          isCancelled: @escaping @Sendable () -> Bool) async throws -> GeneratedVideo {

@@ -23,18 +23,20 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Guidance of the high-noise expert (or the only model).") var guidance: Float?
     @Option(name: .long, help: "Guidance of the low-noise expert.") var guidanceLow: Float?
     @Option(name: .long) var shift: Double?
-    @Option(name: .long, help: "unipc | dpm++ | euler") var sampler: String = "unipc"
+    @Option(name: .long, help: "unipc | dpm++ | euler (default unipc, or the recipe's)") var sampler: String?
     @Option(name: .long, help: "edit: how much of the source is re-generated (0...1).") var strength: Double = 0.8
     @Option(name: .long) var out: String
     @Option(name: .long, help: "Also save the final latents (before decoding) as safetensors.") var latentsOut: String?
     @Option(name: .long, help: "Compute threads (default: all cores).") var threads: Int?
     @Option(name: .long, help: "Decode in spatial tiles of this many pixels (e.g. 256) to bound the VAE's memory.") var vaeTile: Int?
+    @Option(name: .long, help: "Merge a LoRA: PATH[:STRENGTH[:high|low|both]] (repeatable).") var lora: [String] = []
+    @Option(name: .long, help: "A few-step recipe (lightning-4step): its steps, shift, guidance, sampler and schedule where not given.") var recipe: String?
 
     func run() async throws {
         guard let mode = GenerationMode(rawValue: mode), [.t2v, .ti2v, .i2v, .edit].contains(mode) else {
             throw ValidationError("--mode must be t2v, ti2v, i2v or edit")
         }
-        guard let sampler = SamplerKind(rawValue: sampler) else { throw ValidationError("--sampler must be unipc, dpm++ or euler") }
+        guard let sampler = SamplerKind(rawValue: self.sampler ?? "unipc") else { throw ValidationError("--sampler must be unipc, dpm++ or euler") }
         let defaults = GenerateDefaults.official(mode)
         var (width, height) = defaults.size
         if let size {
@@ -49,6 +51,10 @@ struct GenerateCommand: AsyncParsableCommand {
             steps: steps ?? defaults.steps, sampler: sampler, shift: shift,
             guidance: guidance ?? Float(defaults.guidanceHigh), guidanceLow: guidanceLow ?? guidance.map { $0 } ?? Float(defaults.guidanceLow),
             strength: strength)
+        request.loras = try lora.map(LoRAOptions.parse)
+        if let recipe = try LoRAOptions.recipe(recipe) {
+            LoRAOptions.apply(recipe, to: &request, steps: steps, shift: shift, guidance: guidance, guidanceLow: guidanceLow, sampler: self.sampler)
+        }
         if let vaeTile {
             guard (64...4096).contains(vaeTile), vaeTile % 16 == 0 else {
                 throw ValidationError("--vae-tile must be a multiple of 16 from 64 to 4096")
@@ -80,6 +86,7 @@ struct GenerateCommand: AsyncParsableCommand {
         if let latentsOut { try writeSafetensors(name: "latents", shape: result.latentShape, values: result.latents, to: latentsOut) }
         let t = result.timings
         print("wrote \(out): \(result.frames.count) frames \(result.width)x\(result.height) @ \(result.fps) fps, seed \(request.seed)")
+        for l in result.loras { print("lora \(l.path) strength \(l.strength) expert \(l.expert.rawValue): \(l.mergedTensors) tensors merged, sha256 \(l.sha256)") }
         print(String(format: "timings: load %.2fs, text %.2fs, inputs %.2fs, denoise %.2fs, decode %.2fs", t.load, t.textEncode, t.inputEncode, t.denoise, t.decode))
     }
 }

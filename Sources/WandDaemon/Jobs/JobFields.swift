@@ -28,14 +28,16 @@ struct JobFields {
     var codec: Located<VideoCodec>?
     var crf: Located<Int>?
     var tags: Located<[String]>?
+    var loras: Located<[LoRAField]>?
+    var recipe: Located<String>?
 
     init(document: YAMLMark) { self.document = document }
 
     static let jobKeys = ["wand", "mode", "model", "prompt", "negative_prompt", "seed", "seeds", "size",
                           "frames", "fps", "steps", "sampler", "shift", "guidance", "image", "audio", "video",
-                          "strength", "priority", "output", "tags"]
+                          "strength", "priority", "output", "tags", "loras", "recipe"]
     static let defaultsKeys = ["model", "negative_prompt", "size", "frames", "fps", "steps", "sampler", "shift",
-                               "guidance", "strength", "priority", "output", "tags"]
+                               "guidance", "strength", "priority", "output", "tags", "recipe"]
 
     /// Reads a job document (`forDefaults: false`) or an inbox's `defaults:` mapping.
     static func read(_ node: YAMLNode, forDefaults: Bool, reader r: inout SchemaReader) -> JobFields {
@@ -82,6 +84,8 @@ struct JobFields {
             case "strength": f.strength = r.double(v, key: "strength", range: 0...1)
             case "priority": f.priority = r.int(v, key: "priority", range: -1000...1000)
             case "tags": f.tags = r.stringList(v, key: "tags")
+            case "loras": f.loras = LoRAField.readList(v, reader: &r)
+            case "recipe": f.recipe = LoRAField.readRecipe(v, reader: &r)
             case "output":
                 let outKeys = r.mapping(v, allowed: forDefaults ? ["codec", "crf"] : ["name", "codec", "crf"],
                                         context: "output")
@@ -137,6 +141,7 @@ struct JobFields {
         d.frames = frames?.value; d.fps = fps?.value; d.steps = steps?.value; d.sampler = sampler?.value
         d.shift = shift?.value; d.guidance = guidance?.value; d.strength = strength?.value
         d.priority = priority?.value; d.codec = codec?.value; d.crf = crf?.value; d.tags = tags?.value
+        d.recipe = recipe?.value
         return d
     }
 }

@@ -21,7 +21,7 @@ struct JobResolver {
                 r.error("missing 'wand: 1' (the job file schema version)", at: at)
             }
         }
-        let defaults = inbox?.defaults ?? JobDefaults()
+        var defaults = inbox?.defaults ?? JobDefaults()
         var mode = f.mode?.value
         if mode == nil, case .fixed(let fixed)? = inbox?.mode { mode = fixed }
         guard let mode else {
@@ -42,6 +42,7 @@ struct JobResolver {
         }
         var official = ModelDefaults.of(kind)
         if let sizes = config.models[modelName]?.sizes, !sizes.isEmpty { official.sizes = sizes }
+        let recipe = Self.applyRecipe(job: f.recipe?.value, defaults: &defaults, model: config.models[modelName], official: &official)
         if !official.modes.contains(mode) {
             let runs = Mode.allCases.filter { official.modes.contains($0) }.map(\.rawValue).joined(separator: ", ")
             r.error("model \(modelName) cannot run mode \(mode.rawValue) (it runs \(runs))", at: modelMark)
@@ -81,6 +82,8 @@ struct JobResolver {
             return nil
         }
         let image = input("image", f.image), audio = input("audio", f.audio), video = input("video", f.video)
+        let loras = (config.models[modelName]?.loras ?? [])
+            + LoRAField.resolve(f.loras?.value ?? [], jobFolder: jobFolder, config: config, reader: &r)
 
         let size = f.size?.value ?? defaults.size ?? official.sizes[0]
         if !official.sizes.contains(size) {
@@ -103,12 +106,15 @@ struct JobResolver {
             r.error("give either seed or seeds, not both", at: s.mark.line > ss.mark.line ? s.mark : ss.mark)
         }
 
+        if kind != .t2vA14B, kind != .i2vA14B, let l = f.loras, l.value.contains(where: { $0.expert != .both }) {
+            r.error("expert high/low needs a two-expert model (\(modelName) has one DiT; use expert: both or leave it out)", at: l.mark)
+        }
         let errorsAfter = r.diagnostics.filter { $0.severity == .error }.count
         guard errorsAfter == errorsBefore else { return [] }
 
         let name = f.outputName?.value ?? defaultName
         let location = SourceLocation(file: displayFile, line: at.line, column: at.column, document: document)
-        let base = JobSpec(
+        var base = JobSpec(
             mode: mode, model: modelName, modelKind: kind, prompt: prompt,
             negativePrompt: f.negativePrompt?.value ?? defaults.negativePrompt,
             seed: f.seed.map { UInt64($0.value) }, size: size,
@@ -122,6 +128,8 @@ struct JobResolver {
             output: OutputSpec(name: name, codec: f.codec?.value ?? defaults.codec ?? config.output.codec,
                                crf: f.crf?.value ?? defaults.crf ?? config.output.crf),
             tags: f.tags?.value ?? defaults.tags ?? [], source: location)
+        base.loras = loras.isEmpty ? nil : loras
+        base.recipe = recipe
         guard let seeds = f.seeds?.value, !seeds.isEmpty else { return [base] }
         return seeds.map { seed in
             var job = base

@@ -189,7 +189,7 @@ public actor Daemon {
         let id = Self.newJobID()
         let spool = config.spoolDir + "/" + id
         do {
-            let hash = try inputHash(files)
+            let hash = try inputHash(files, loras: jobs.flatMap { $0.loras ?? [] })
             let row = try journal.insert(id: id, name: name, priority: jobs.first?.priority ?? inbox.priority, spoolDir: spool, inputHash: hash)
             try FileManager.default.createDirectory(atPath: spool + "/inputs", withIntermediateDirectories: true)
             var moved: [String: String] = [:]
@@ -225,11 +225,18 @@ public actor Daemon {
         }
     }
 
-    func inputHash(_ files: [String]) throws -> String {
+    func inputHash(_ files: [String], loras: [LoRASpec] = []) throws -> String {
         var sha = SHA256()
         for f in files.sorted(by: { URL(fileURLWithPath: $0).lastPathComponent < URL(fileURLWithPath: $1).lastPathComponent }) {
             sha.update(Array(URL(fileURLWithPath: f).lastPathComponent.utf8))
             sha.update(Array(try SHA256.file(f).utf8))
+        }
+        // LoRA files stay where they are and can be large: their identity (path, size, mtime),
+        // not their bytes, so the same job with a replaced LoRA file is not a duplicate.
+        for l in loras {
+            let a = try? FileManager.default.attributesOfItem(atPath: l.path.path)
+            let stamp = "\(l.path.path)|\((a?[.size] as? NSNumber)?.int64Value ?? -1)|\((a?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)"
+            sha.update(Array(("lora:" + stamp).utf8))
         }
         return sha.finalizeHex()
     }
@@ -347,6 +354,8 @@ public actor Daemon {
                                         guidance: Float(job.guidance.high), guidanceLow: Float(job.guidance.low),
                                         strength: job.strength ?? 0.8)
         request.vaeTilePixels = config.engine.vaeTilePixels
+        request.loras = (job.loras ?? []).map { LoRARequest(path: $0.path.path, strength: $0.strength, expert: $0.expert) }
+        request.sigmaSchedule = job.recipe.flatMap(FewStepRecipe.named)?.schedule ?? .model
         if let image = job.image {
             let frame = try ImageDecoder.decode(path: image.path)
             request.image = RGBImage(width: frame.width, height: frame.height, pixels: frame.pixels)
@@ -400,7 +409,8 @@ public actor Daemon {
                                         "input_encode": video.timings.inputEncode, "denoise": video.timings.denoise,
                                         "decode": video.timings.decode, "encode_mp4": Date().timeIntervalSince(now),
                                         "total": Date().timeIntervalSince(started)],
-                              modelWasWarm: video.timings.modelWasWarm, created: iso8601(now), notes: video.notes, warnings: [])
+                              modelWasWarm: video.timings.modelWasWarm, created: iso8601(now), notes: video.notes, warnings: [],
+                              recipe: job.recipe, loras: video.loras.map(SidecarLoRA.init))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try encoder.encode(sidecar).write(to: URL(fileURLWithPath: staging + "/" + base + ".json"))
@@ -524,11 +534,23 @@ struct Sidecar: Codable {
     var created: String
     var notes: [String]
     var warnings: [String]
+    var recipe: String?
+    var loras: [SidecarLoRA]
 
     enum CodingKeys: String, CodingKey {
         case job, name, mode, model, prompt, seed, width, height, frames, fps, steps, sampler, shift, guidance, strength, tags
+        case recipe, loras
         case source, engine, device, timings, created, notes, warnings, watermark
         case modelPath = "model_path", negativePrompt = "negative_prompt", inputsSHA256 = "inputs_sha256"
         case aiGenerated = "ai_generated", modelWasWarm = "model_was_warm"
     }
+}
+
+/// A LoRA in the sidecar: what was merged, with the file's SHA-256.
+struct SidecarLoRA: Codable {
+    var path: String
+    var strength: Double
+    var expert: String
+    var sha256: String
+    init(_ a: AppliedLoRA) { path = a.path; strength = a.strength; expert = a.expert.rawValue; sha256 = a.sha256 }
 }
