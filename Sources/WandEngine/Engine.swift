@@ -50,7 +50,8 @@ public actor Engine: VideoGenerator {
                 let base = try WanModelSet(folder: try WanModelFolder.open(path), backend: backend)
                 return try LoRAModelLoader.load(base: base, loras: loras, precision: precision)
             }
-            (models, warm, applied, loraNotes) = (loaded.models, wasWarm, loaded.applied, loaded.notes)
+            (models, warm, applied) = (loaded.models, wasWarm, loaded.applied)
+            loraNotes = loaded.notes + (wasWarm ? [] : [loaded.loadNote])
         }
         timings.load = warm ? 0 : clock.lap()
         timings.modelWasWarm = warm

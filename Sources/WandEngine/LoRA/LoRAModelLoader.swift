@@ -8,7 +8,9 @@ import WandModels
 struct LoRAModelSet: Sendable {
     let models: WanModelSet
     let applied: [AppliedLoRA]
+    /// For every job on it (skipped keys), and for the job that loaded it (what the merge did).
     let notes: [String]
+    let loadNote: String
 }
 
 enum LoRAModelLoader {
@@ -51,6 +53,8 @@ enum LoRAModelLoader {
         var experts: [WanDiT] = []
         var bytes = base.residentBytes
         var notes: [String] = []
+        var clock = Stopwatch()
+        var total = LoRAMergeReport()
         for (index, expert) in base.experts.enumerated() {
             let isHigh = index == 0
             let apps = zip(loras, files).filter { r, _ in r.expert == .both || (r.expert == .high) == isHigh }
@@ -60,10 +64,16 @@ enum LoRAModelLoader {
                 let (merged, report) = try expert.merging(apps, precision: precision)
                 experts.append(merged)
                 bytes += report.ownedBytes - report.replacedMappedBytes
+                total.mergedTensors += report.mergedTensors
+                total.ownedBytes += report.ownedBytes
+                total.replacedMappedBytes += report.replacedMappedBytes
             } catch let error as LoRAError {
                 throw EngineError(.badRequest, error.message, path: error.path)
             }
         }
+        let mib = { (b: Int) in String(Double(b * 10 / (1 << 20)) / 10) }
+        let loadNote = ("LoRAs merged (\(precision.rawValue) dtype) in \(String(Double(Int(clock.lap() * 100)) / 100)) s: \(total.mergedTensors) tensors, "
+                     + "\(mib(total.ownedBytes)) MiB held in memory in place of \(mib(total.replacedMappedBytes)) MiB mapped from the model's files")
         var applied: [AppliedLoRA] = []
         for (lora, file) in zip(loras, files) {
             let intoExperts = base.isTwoExpert && lora.expert != .both ? 1 : base.experts.count
@@ -77,7 +87,7 @@ enum LoRAModelLoader {
             }
         }
         let set = WanModelSet(sharing: base, experts: experts, residentBytes: bytes)
-        return (LoRAModelSet(models: set, applied: applied, notes: notes), bytes)
+        return (LoRAModelSet(models: set, applied: applied, notes: notes, loadNote: loadNote), bytes)
     }
 
     /// SHA-256 of the file, read through a mapping (1.2 GB LoRAs are common).
