@@ -7,17 +7,27 @@ import WandTensor
 public actor Engine: VideoGenerator {
     public let backend: CPUBackend
     public let cache: ResidentModelCache
+    /// The dtype LoRA-merged weights are kept in.
+    public let loraPrecision: LoRAMergePrecision
 
     /// `memoryBudgetBytes`: how much the loaded models may occupy; `keepWarm`: model folder paths
     /// that are never evicted.
-    public init(memoryBudgetBytes: Int, keepWarm: Set<String> = [], threads: Int? = nil) {
+    public init(memoryBudgetBytes: Int, keepWarm: Set<String> = [], threads: Int? = nil,
+                loraPrecision: LoRAMergePrecision = .stored) {
         backend = CPUBackend(threads: threads)
         // S2V and Animate models are cached under their own keys, pinned alike.
         cache = ResidentModelCache(budgetBytes: memoryBudgetBytes,
                                    pinned: keepWarm.union(keepWarm.map(S2VModelSet.cacheKey)).union(keepWarm.map { "animate:" + $0 }))
+        self.loraPrecision = loraPrecision
     }
 
     public nonisolated var deviceDescription: String { "cpu (OpenBLAS)" }
+
+    /// The warm cache's key for a model folder with LoRAs (the folder alone without): what
+    /// `keepWarm` must hold to pin such a model.
+    public static func cacheKey(modelPath: String, loras: [LoRARequest]) throws -> String {
+        try LoRAModelLoader.cacheKey(modelPath: modelPath, loras: loras)
+    }
 
     public func generate(_ request: GenerationRequest,
                          progress: @escaping @Sendable (GenerationProgress) -> Void,
@@ -29,9 +39,23 @@ public actor Engine: VideoGenerator {
         let backend = self.backend
         let path = request.modelPath
         if request.mode == .animate { return try await animate(request, progress: progress, isCancelled: isCancelled) }
-        let (models, warm) = try await cache.value(for: path, as: WanModelSet.self) {
-            let set = try WanModelSet(folder: try WanModelFolder.open(path), backend: backend)
-            return (set, set.residentBytes)
+        let models: WanModelSet, warm: Bool
+        var applied: [AppliedLoRA] = [], loraNotes: [String] = []
+        if request.loras.isEmpty {
+            (models, warm) = try await cache.value(for: path, as: WanModelSet.self) {
+                let set = try WanModelSet(folder: try WanModelFolder.open(path), backend: backend)
+                return (set, set.residentBytes)
+            }
+        } else {
+            // Keyed by the LoRA set too: another set never reuses these merged weights.
+            let loras = request.loras, precision = loraPrecision
+            let key = try LoRAModelLoader.cacheKey(modelPath: path, loras: loras)
+            let (loaded, wasWarm) = try await cache.value(for: key, as: LoRAModelSet.self) {
+                let base = try WanModelSet(folder: try WanModelFolder.open(path), backend: backend)
+                return try LoRAModelLoader.load(base: base, loras: loras, precision: precision)
+            }
+            (models, warm, applied) = (loaded.models, wasWarm, loaded.applied)
+            loraNotes = loaded.notes + (wasWarm ? [] : [loaded.loadNote])
         }
         timings.load = warm ? 0 : clock.lap()
         timings.modelWasWarm = warm
@@ -41,11 +65,13 @@ public actor Engine: VideoGenerator {
         let negative = request.negativePrompt == nil
             ? (models.folder.layout == .official ? "official default negative prompt" : "empty negative prompt (diffusers default)")
             : "negative prompt as given"
-        return GeneratedVideo(width: request.width, height: request.height, fps: request.fps,
-                              frames: Self.frames(video), latents: flat(latents), latentShape: latents.shape,
-                              timings: timings, device: deviceDescription,
-                              notes: ["\(models.folder.layout.rawValue) layout, \(models.folder.convention.rawValue) sampler grid",
-                                      negative])
+        var result = GeneratedVideo(width: request.width, height: request.height, fps: request.fps,
+                                    frames: Self.frames(video), latents: flat(latents), latentShape: latents.shape,
+                                    timings: timings, device: deviceDescription,
+                                    notes: ["\(models.folder.layout.rawValue) layout, \(models.folder.convention.rawValue) sampler grid",
+                                            negative] + loraNotes)
+        result.loras = applied
+        return result
     }
 
     func animate(_ request: GenerationRequest, progress: @escaping @Sendable (GenerationProgress) -> Void,

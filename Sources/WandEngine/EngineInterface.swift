@@ -51,6 +51,10 @@ public struct GenerationRequest: Sendable {
     public var poseVideo: [RGBImage]?
     /// s2v: at most this many clips; nil: as many as the audio asks for.
     public var clips: Int?
+    /// LoRAs merged into the DiT weights at load, in order (the warm cache keys the model by them).
+    public var loras: [LoRARequest] = []
+    /// Where the sigmas come from: the sampler's grid, or a few-step recipe's (FewStepRecipe).
+    public var sigmaSchedule: SigmaSchedule = .model
 
     public init(mode: GenerationMode, modelName: String, modelPath: String, prompt: String,
                 negativePrompt: String? = nil, seed: UInt64, width: Int, height: Int, frames: Int,
@@ -118,6 +122,8 @@ public struct GeneratedVideo: Sendable {
     /// What actually ran, for the sidecar: the device, the sampler grid, the negative prompt used.
     public var device: String
     public var notes: [String]
+    /// The LoRAs merged into the model that ran, with their files' SHA-256.
+    public var loras: [AppliedLoRA] = []
 
     public init(width: Int, height: Int, fps: Int, frames: [RGBImage], latents: [Float], latentShape: [Int],
                 timings: StageTimings, device: String, notes: [String]) {

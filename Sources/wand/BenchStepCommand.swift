@@ -11,12 +11,25 @@ struct BenchStep: AsyncParsableCommand {
         commandName: "step",
         abstract: "Time one denoising step with guidance (compare: Tools/bench/step.py).")
 
-    @Argument(help: "Folder written by `Tools/bench/dit.py prepare`.") var dir: String
+    @Argument(help: "Folder written by `Tools/bench/dit.py prepare` (not with --compare-jobs).") var dir: String?
     @Option(help: "Threads (default: all cores).") var threads: Int?
+    @Option(help: "Instead: time a whole lightning-4step job (4 DiT passes) against a 40-step guided one on this model folder.")
+    var compareJobs: String?
+    @Option(help: "With --compare-jobs: a LoRA merged for the 4-step job.") var lora: String?
+    @Option(help: "With --compare-jobs: WIDTHxHEIGHT.") var size = "256x160"
+    @Option(help: "With --compare-jobs: frames.") var frames = 17
     @Option(help: "Steps to run; the first is a warm-up.") var steps = 4
     @Flag(help: "One JSON line.") var json = false
 
     func run() async throws {
+        if let compareJobs {
+            let wh = size.split(separator: "x").compactMap { Int($0) }
+            guard wh.count == 2 else { throw ValidationError("--size must look like 256x160") }
+            try await BenchJobComparison.run(model: compareJobs, lora: lora, size: (wh[0], wh[1]), frames: frames,
+                                             threads: threads, json: json)
+            return
+        }
+        guard let dir else { throw ValidationError("give the folder from Tools/bench/dit.py prepare, or --compare-jobs MODEL") }
         let backend = CPUBackend(threads: threads)
         let transformer = dir + "/transformer/"
         var config = try WanDiTConfig(configFile: transformer + "config.json")

@@ -23,7 +23,7 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Guidance of the high-noise expert (or the only model).") var guidance: Float?
     @Option(name: .long, help: "Guidance of the low-noise expert.") var guidanceLow: Float?
     @Option(name: .long) var shift: Double?
-    @Option(name: .long, help: "unipc | dpm++ | euler (default: the model's, else unipc)") var sampler: String?
+    @Option(name: .long, help: "unipc | dpm++ | euler (default: the recipe's, else the model's, else unipc)") var sampler: String?
     @Option(name: .long, help: "edit: how much of the source is re-generated (0...1; default 0.8).") var strength: Double?
     @Option(name: .long) var out: String
     @Option(name: .long, help: "Also save the final latents (before decoding) as safetensors.") var latentsOut: String?
@@ -35,6 +35,8 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(name: .long, help: "animate replace: the character mask video (src_mask.mp4).") var maskVideo: String?
     @Option(name: .long, help: "animate | replace (default: replace when --background-video is given).") var animateMode: String?
     @Option(name: .long, help: "animate: frames a segment takes from the previous one, 1 or 5 (default 1).") var refertNum: Int = 1
+    @Option(name: .long, help: "Merge a LoRA: PATH[:STRENGTH[:high|low|both]] (repeatable).") var lora: [String] = []
+    @Option(name: .long, help: "A few-step recipe (lightning-4step): its steps, shift, guidance, sampler and schedule where not given.") var recipe: String?
 
     func run() async throws {
         let card: ModelCard
@@ -59,6 +61,10 @@ struct GenerateCommand: AsyncParsableCommand {
             steps: steps ?? defaults.steps, sampler: samplerKind, shift: shift ?? defaults.shift,
             guidance: guidance ?? Float(defaults.guidance.high), guidanceLow: guidanceLow ?? guidance ?? Float(defaults.guidance.low),
             strength: strength ?? defaults.strength)
+        request.loras = try lora.map(LoRAOptions.parse)
+        if let recipe = try LoRAOptions.recipe(recipe) {
+            LoRAOptions.apply(recipe, to: &request, steps: steps, shift: shift, guidance: guidance, guidanceLow: guidanceLow, sampler: self.sampler)
+        }
         if let vaeTile {
             guard (64...4096).contains(vaeTile), vaeTile % 16 == 0 else {
                 throw ValidationError("--vae-tile must be a multiple of 16 from 64 to 4096")
@@ -91,6 +97,7 @@ struct GenerateCommand: AsyncParsableCommand {
         if let latentsOut { try writeSafetensors(name: "latents", shape: result.latentShape, values: result.latents, to: latentsOut) }
         let t = result.timings
         print("wrote \(out): \(result.frames.count) frames \(result.width)x\(result.height) @ \(result.fps) fps, seed \(request.seed)")
+        for l in result.loras { print("lora \(l.path) strength \(l.strength) expert \(l.expert.rawValue): \(l.mergedTensors) tensors merged, sha256 \(l.sha256)") }
         print(String(format: "timings: load %.2fs, text %.2fs, inputs %.2fs, denoise %.2fs, decode %.2fs", t.load, t.textEncode, t.inputEncode, t.denoise, t.decode))
     }
 }

@@ -26,8 +26,14 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let memory = Double(ProcessInfo.processInfo.physicalMemory)
-        let keepWarm = Set(cfg.engine.keepWarm.compactMap { cfg.models[$0]?.path.path })
-        let engine = Engine(memoryBudgetBytes: Int(memory * cfg.engine.memoryBudget), keepWarm: keepWarm, threads: cfg.engine.threads)
+        // A model with LoRAs is cached under its folder + LoRA set, so that is what is pinned.
+        let keepWarm = Set(cfg.engine.keepWarm.compactMap { name -> String? in
+            guard let m = cfg.models[name] else { return nil }
+            let loras = m.loras.map { LoRARequest(path: $0.path.path, strength: $0.strength, expert: $0.expert) }
+            return (try? Engine.cacheKey(modelPath: m.path.path, loras: loras)) ?? m.path.path
+        })
+        let engine = Engine(memoryBudgetBytes: Int(memory * cfg.engine.memoryBudget), keepWarm: keepWarm, threads: cfg.engine.threads,
+                            loraPrecision: cfg.engine.loraMerge == .f32 ? .f32 : .stored)
         // Structured journald entries under systemd (JOB_ID, JOB_NAME on a job's lines),
         // timestamped lines on stderr otherwise.
         let daemon = try Daemon(config: cfg, generator: engine, log: { Log.emit($0) })

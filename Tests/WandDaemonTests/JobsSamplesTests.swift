@@ -11,7 +11,8 @@ final class JobsSamplesTests: XCTestCase {
     func testEverySampleIsValid() throws {
         let demo = try ConfigLoader.load(PackageRoot.url.appendingPathComponent("Config/demo.yaml").path)
         let names = try FileManager.default.contentsOfDirectory(atPath: samples.path).filter { $0.hasSuffix(".yaml") }.sorted()
-        XCTAssertEqual(names, ["animate.yaml", "batch.yaml", "edit.yaml", "i2v.yaml", "s2v.yaml", "seeds.yaml", "t2v.yaml", "ti2v.yaml"])
+        XCTAssertEqual(names, ["animate.yaml", "batch.yaml", "edit.yaml", "i2v.yaml", "lora-4step.yaml", "s2v.yaml", "seeds.yaml",
+                               "t2v.yaml", "ti2v.yaml"])
         var modes = Set<Mode>()
         for name in names {
             for config in [DaemonConfig.standard] {
@@ -24,6 +25,12 @@ final class JobsSamplesTests: XCTestCase {
             }
         }
         XCTAssertEqual(modes, Set(Mode.allCases))
+        // The 4-step LoRA sample runs on the demo model: its recipe and LoRA resolve with Config/demo.yaml.
+        let fast = try JobFileParser.parse(fileAt: samples.appendingPathComponent("lora-4step.yaml").path, inbox: nil, config: demo)[0]
+        XCTAssertEqual(fast.model, "wand-demo")
+        XCTAssertEqual([fast.steps, fast.frames], [4, 17])
+        XCTAssertEqual(fast.guidance, .single(1))
+        XCTAssertEqual(fast.loras?.map(\.path.lastPathComponent), ["wand-demo-4step.safetensors"])
         let demoFolder = samples.appendingPathComponent("demo")
         let demoJobs = try FileManager.default.contentsOfDirectory(atPath: demoFolder.path).filter { $0.hasSuffix(".yaml") }.sorted()
         XCTAssertEqual(demoJobs, ["circle.yaml", "edit.yaml", "from-image.yaml"])

@@ -23,11 +23,12 @@ final class JobsValidateCommandTests: XCTestCase {
     }
 
     func testSamplesAndConfigsAreValid() throws {
-        let samples = ["animate", "batch", "edit", "i2v", "s2v", "seeds", "t2v", "ti2v"].map { "Samples/\($0).yaml" }
+        let samples = ["animate", "batch", "edit", "i2v", "lora-4step", "s2v", "seeds", "t2v", "ti2v"].map { "Samples/\($0).yaml" }
         let plain = try run(samples)
         XCTAssertEqual(plain.status, 0, plain.output)
         XCTAssertEqual(plain.output, "")
-        let withConfig = try run(["--config", "Config/demo.yaml", "Samples/demo/circle.yaml", "Samples/demo/from-image.yaml", "Samples/demo/edit.yaml"])
+        let withConfig = try run(["--config", "Config/demo.yaml", "Samples/demo/circle.yaml", "Samples/demo/from-image.yaml", "Samples/demo/edit.yaml",
+                                  "Samples/lora-4step.yaml"])
         XCTAssertEqual(withConfig.status, 0, withConfig.output)
         XCTAssertEqual(try run(["--config", "Config/wand.yaml"]).status, 0)
     }

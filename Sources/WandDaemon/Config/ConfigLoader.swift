@@ -6,7 +6,7 @@ import Foundation
 public enum ConfigLoader {
     static let topKeys = ["wand-config", "state_dir", "inboxes", "outbox", "failed", "after_success", "layout",
                           "duplicates", "image_drops", "models", "defaults", "engine", "output", "watermark",
-                          "notify", "input_roots", "max_attempts", "retry_backoff", "queue"]
+                          "notify", "input_roots", "lora_dirs", "max_attempts", "retry_backoff", "queue"]
 
     public static func load(_ path: String) throws(ConfigErrors) -> DaemonConfig {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -73,6 +73,7 @@ public enum ConfigLoader {
         } else if let v = keys["input_roots"] {
             r.error("input_roots must be a list of folders (got \(v.value.kindName))", at: v.value.mark)
         }
+        if let v = keys["lora_dirs"] { c.loraDirs = readLoRADirs(v.value, base: base, reader: &r) }
 
         // Models first: defaults and keep_warm refer to them.
         var modelMarks: [String: YAMLMark] = [:]
@@ -83,7 +84,7 @@ public enum ConfigLoader {
                     guard let name = pair.key.string else { r.error("model names must be words", at: pair.key.mark); continue }
                     if modelMarks[name] != nil { r.error("duplicate model '\(name)'", at: pair.key.mark); continue }
                     modelMarks[name] = pair.key.mark
-                    let mk = r.mapping(pair.value, allowed: ["path", "kind", "sizes"], context: "model \(name)")
+                    let mk = r.mapping(pair.value, allowed: ["path", "kind", "sizes", "recipe", "loras"], context: "model \(name)")
                     guard pair.value.mapping != nil else { continue }
                     guard let p = mk["path"] else { r.error("model '\(name)' needs a path", at: pair.key.mark); continue }
                     // The folder's own card and configs, under what the config says.
@@ -105,8 +106,14 @@ public enum ConfigLoader {
                             r.error("sizes must be a non-empty list like [1280x704] (got \(list.value.kindName))", at: list.value.mark)
                         }
                     }
+                    let recipe = mk["recipe"].flatMap { LoRAField.readRecipe($0.value, reader: &r)?.value }
+                    let loras = mk["loras"].map { readModelLoRAs($0.value, base: base, reader: &r) } ?? []
+                    if let kind, kind != .t2vA14B, kind != .i2vA14B, let m = mk["loras"], loras.contains(where: { $0.expert != .both }) {
+                        r.error("expert high/low needs a two-expert model (\(kind.rawValue) has one DiT)", at: m.value.mark)
+                    }
                     if let folder, let kind {
-                        c.models[name] = ModelConfig(name: name, path: folder, kind: kind, sizes: sizes, defaults: card.defaults)
+                        c.models[name] = ModelConfig(name: name, path: folder, kind: kind, sizes: sizes, defaults: card.defaults,
+                                                     recipe: recipe == "none" ? nil : recipe, loras: loras)
                     }
                 }
             } else {
@@ -129,7 +136,8 @@ public enum ConfigLoader {
             }
         }
         if let v = keys["engine"] {
-            let ek = r.mapping(v.value, allowed: ["device", "memory_budget", "keep_warm", "threads", "vae_tiling"], context: "engine")
+            let ek = r.mapping(v.value, allowed: ["device", "memory_budget", "keep_warm", "threads", "vae_tiling", "lora_merge"], context: "engine")
+            if let m = ek["lora_merge"], let e = r.choice(m.value, key: "lora_merge", as: LoRAMergeDType.self) { c.engine.loraMerge = e.value }
             if let d = ek["device"], let e = r.choice(d.value, key: "device", as: EngineDevice.self) { c.engine.device = e.value }
             if let m = ek["memory_budget"], let p = r.percentage(m.value, key: "memory_budget") { c.engine.memoryBudget = p.value }
             if let t = ek["threads"] {

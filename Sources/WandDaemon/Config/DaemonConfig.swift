@@ -24,6 +24,9 @@ public struct DaemonConfig: Sendable, Hashable {
     public var notify: NotifyConfig
     /// Extra folders (absolute, symlink-resolved) jobs may read inputs from besides their own folder.
     public var inputRoots: [URL]
+    /// Folders a job's `loras:` may name files in (by a path relative to the folder) besides its
+    /// own folder and the input roots; absolute and symlink-resolved.
+    public var loraDirs: [URL] = []
     /// Attempts per job before it is quarantined to failed/.
     public var maxAttempts: Int
     /// Seconds before the first retry; doubled per attempt.
@@ -128,6 +131,8 @@ public struct JobDefaults: Sendable, Hashable {
     public var codec: VideoCodec?
     public var crf: Int?
     public var tags: [String]?
+    /// A few-step recipe name, or "none" to switch off the model's.
+    public var recipe: String?
     public init() {}
 }
 
@@ -143,10 +148,21 @@ public struct ModelConfig: Sendable, Hashable {
     public var sizes: [VideoSize]?
     /// Job defaults from the folder's card (`wand-model.yaml`), under a job's and its inbox's.
     public var defaults: JobDefaults
-    public init(name: String, path: URL, kind: ModelKind, sizes: [VideoSize]? = nil, defaults: JobDefaults = JobDefaults()) {
+    /// A few-step recipe (FewStepRecipe name) whose steps, shift, guidance, sampler and sigma
+    /// schedule replace the family's defaults, e.g. for a Lightning LoRA or a distilled model.
+    public var recipe: String?
+    /// LoRAs merged into these weights for every job on this model (absolute paths).
+    public var loras: [LoRASpec] = []
+    public init(name: String, path: URL, kind: ModelKind, sizes: [VideoSize]? = nil, defaults: JobDefaults = JobDefaults(),
+                recipe: String? = nil, loras: [LoRASpec] = []) {
         self.name = name; self.path = path; self.kind = kind; self.sizes = sizes; self.defaults = defaults
+        self.recipe = recipe; self.loras = loras
     }
 }
+
+/// `engine.lora_merge`: keep merged weights in the model's stored dtype (memory as before, rounded
+/// once like ComfyUI's merge) or in f32 (exact, up to twice the memory of a bf16 model's merged tensors).
+public enum LoRAMergeDType: String, Sendable, Hashable, Codable, CaseIterable { case stored, f32 }
 
 public enum EngineDevice: String, Sendable, Hashable, Codable, CaseIterable { case auto, cpu, cuda }
 
@@ -160,6 +176,8 @@ public struct EngineConfig: Sendable, Hashable {
     public var threads: Int?
     /// VAE decode in spatial tiles of this many pixels (`vae_tiling: 256`); nil (`off`): whole frames.
     public var vaeTilePixels: Int?
+    /// The dtype LoRA-merged weights are kept in (`lora_merge`): the stored one, or f32.
+    public var loraMerge: LoRAMergeDType = .stored
     public init(device: EngineDevice, memoryBudget: Double, keepWarm: [String], threads: Int?, vaeTilePixels: Int? = nil) {
         self.device = device; self.memoryBudget = memoryBudget; self.keepWarm = keepWarm; self.threads = threads
         self.vaeTilePixels = vaeTilePixels

@@ -109,6 +109,7 @@ extension JobDefaults {
         d.codec = codec ?? base.codec
         d.crf = crf ?? base.crf
         d.tags = tags ?? base.tags
+        d.recipe = recipe ?? base.recipe
         return d
     }
 }

@@ -39,15 +39,17 @@ struct JobFields {
     var maskVideo: Located<String>?
     var animateMode: Located<AnimateMode>?
     var refertNum: Located<Int>?
+    var loras: Located<[LoRAField]>?
+    var recipe: Located<String>?
 
     init(document: YAMLMark) { self.document = document }
 
     static let animateKeys = ["pose_video", "face_video", "background_video", "mask_video", "animate_mode", "refert_num"]
     static let jobKeys = ["wand", "mode", "model", "prompt", "negative_prompt", "seed", "seeds", "size",
                           "frames", "fps", "steps", "sampler", "shift", "guidance", "image", "audio", "video",
-                          "clips", "strength", "priority", "output", "tags"] + animateKeys
+                          "clips", "strength", "priority", "output", "tags", "loras", "recipe"] + animateKeys
     static let defaultsKeys = ["model", "negative_prompt", "size", "frames", "fps", "steps", "sampler", "shift",
-                               "guidance", "strength", "priority", "output", "tags"]
+                               "guidance", "strength", "priority", "output", "tags", "recipe"]
 
     /// Reads a job document (`forDefaults: false`) or an inbox's (or a model card's) `defaults:`
     /// mapping; `context` names it in messages.
@@ -108,6 +110,8 @@ struct JobFields {
                         r.error("refert_num must be 1 or 5 (the frames a segment takes from the one before; got \(n.value))", at: v.mark)
                     }
                 }
+            case "loras": f.loras = LoRAField.readList(v, reader: &r)
+            case "recipe": f.recipe = LoRAField.readRecipe(v, reader: &r)
             case "output":
                 let outKeys = r.mapping(v, allowed: forDefaults ? ["codec", "crf"] : ["name", "codec", "crf"],
                                         context: "output")
@@ -163,6 +167,7 @@ struct JobFields {
         d.frames = frames?.value; d.fps = fps?.value; d.steps = steps?.value; d.sampler = sampler?.value
         d.shift = shift?.value; d.guidance = guidance?.value; d.strength = strength?.value
         d.priority = priority?.value; d.codec = codec?.value; d.crf = crf?.value; d.tags = tags?.value
+        d.recipe = recipe?.value
         return d
     }
 }

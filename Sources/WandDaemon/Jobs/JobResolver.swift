@@ -42,8 +42,15 @@ struct JobResolver {
         }
         var official = ModelDefaults.of(kind)
         if let sizes = config.models[modelName]?.sizes, !sizes.isEmpty { official.sizes = sizes }
-        // The model folder's card (its own sizes and defaults) sits under the inbox's defaults.
-        let defaults = inboxDefaults.overlaid(on: config.models[modelName]?.defaults ?? JobDefaults())
+        // The model folder's card (its own sizes and defaults) sits under the inbox's defaults. A
+        // recipe (job, inbox, card or model entry) fixes the sampling: the card's steps, shift,
+        // guidance and sampler then give way to it, as the family's do.
+        var card = config.models[modelName]?.defaults ?? JobDefaults()
+        var defaults = inboxDefaults
+        if defaults.recipe == nil { defaults.recipe = card.recipe }
+        let recipe = Self.applyRecipe(job: f.recipe?.value, defaults: &defaults, model: config.models[modelName], official: &official)
+        if recipe != nil { card.steps = nil; card.shift = nil; card.guidance = nil; card.sampler = nil }
+        defaults = defaults.overlaid(on: card)
         if !official.modes.contains(mode) {
             let runs = Mode.allCases.filter { official.modes.contains($0) }.map(\.rawValue).joined(separator: ", ")
             r.error("model \(modelName) cannot run mode \(mode.rawValue) (it runs \(runs))", at: modelMark)
@@ -93,6 +100,8 @@ struct JobResolver {
         func fail(_ message: String, _ mark: YAMLMark) { r.error(message, at: mark) }
         let animate = animateInputs(f, mode: mode, at: at, fail: fail, confined: confined)
         if mode == .animate { video = video ?? animate.pose }
+        let loras = (config.models[modelName]?.loras ?? [])
+            + LoRAField.resolve(f.loras?.value ?? [], jobFolder: jobFolder, config: config, reader: &r)
 
         let size = f.size?.value ?? defaults.size ?? official.sizes[0]
         if !official.sizes.contains(size) {
@@ -115,6 +124,9 @@ struct JobResolver {
             r.error("give either seed or seeds, not both", at: s.mark.line > ss.mark.line ? s.mark : ss.mark)
         }
 
+        if kind != .t2vA14B, kind != .i2vA14B, let l = f.loras, l.value.contains(where: { $0.expert != .both }) {
+            r.error("expert high/low needs a two-expert model (\(modelName) has one DiT; use expert: both or leave it out)", at: l.mark)
+        }
         let errorsAfter = r.diagnostics.filter { $0.severity == .error }.count
         guard errorsAfter == errorsBefore else { return [] }
 
@@ -141,6 +153,8 @@ struct JobResolver {
         }
         base.poseVideo = poseVideo
         base.clips = f.clips?.value
+        base.loras = loras.isEmpty ? nil : loras
+        base.recipe = recipe
         guard let seeds = f.seeds?.value, !seeds.isEmpty else { return [base] }
         return seeds.map { seed in
             var job = base

@@ -52,6 +52,17 @@ public struct OutputSpec: Sendable, Hashable, Codable {
     }
 }
 
+/// A LoRA a job (or its model's config entry) merges in: an absolute, confined path, a strength
+/// and the expert(s) of a two-expert model it goes into.
+public struct LoRASpec: Sendable, Hashable, Codable {
+    public var path: URL
+    public var strength: Double
+    public var expert: LoRAExpert
+    public init(path: URL, strength: Double = 1, expert: LoRAExpert = .both) {
+        self.path = path; self.strength = strength; self.expert = expert
+    }
+}
+
 /// One job, fully resolved: every default filled in except `seed` (nil: drawn at run time and
 /// recorded in the sidecar). Input URLs are absolute, symlink-resolved and confined to the job's
 /// folder or the configured input roots.
@@ -95,6 +106,11 @@ public struct JobSpec: Sendable, Hashable, Codable {
     public var maskVideo: URL?
     public var animateMode: AnimateMode?
     public var refertNum: Int?
+    /// LoRAs merged into the model for this job: the model entry's first, then the job's. nil
+    /// (none) also for jobs spooled by a Wand without LoRAs.
+    public var loras: [LoRASpec]?
+    /// The few-step recipe in effect (FewStepRecipe name), nil for none.
+    public var recipe: String?
 
     public init(mode: Mode, model: String, modelKind: ModelKind, prompt: String, negativePrompt: String?,
                 seed: UInt64?, size: VideoSize, frames: Int, fps: Int, steps: Int, sampler: Sampler,

@@ -60,7 +60,7 @@ extension Daemon {
         // refused lease puts the files back; anything else is left to recovery.
         var decisive = false
         do {
-            let hash = try inputHash(files)
+            let hash = try inputHash(files, loras: jobs.flatMap { $0.loras ?? [] })
             guard let lease = try journal.beginClaim(id: id, name: name, priority: jobs.first?.priority ?? inbox.priority, spoolDir: spool,
                                                      inputHash: hash, files: files.compactMap(DropFile.current)) else {
                 // Another host claimed one of these files first; if it puts them back, they are seen afresh.
@@ -118,11 +118,18 @@ extension Daemon {
         }
     }
 
-    func inputHash(_ files: [String]) throws -> String {
+    func inputHash(_ files: [String], loras: [LoRASpec] = []) throws -> String {
         var sha = SHA256()
         for f in files.sorted(by: { URL(fileURLWithPath: $0).lastPathComponent < URL(fileURLWithPath: $1).lastPathComponent }) {
             sha.update(Array(URL(fileURLWithPath: f).lastPathComponent.utf8))
             sha.update(Array(try SHA256.file(f).utf8))
+        }
+        // LoRA files stay where they are and can be large: their identity (path, size, mtime),
+        // not their bytes, so the same job with a replaced LoRA file is not a duplicate.
+        for l in loras {
+            let a = try? FileManager.default.attributesOfItem(atPath: l.path.path)
+            let stamp = "\(l.path.path)|\((a?[.size] as? NSNumber)?.int64Value ?? -1)|\((a?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)"
+            sha.update(Array(("lora:" + stamp).utf8))
         }
         return sha.finalizeHex()
     }

@@ -260,6 +260,8 @@ public actor Daemon {
                                         guidance: Float(job.guidance.high), guidanceLow: Float(job.guidance.low),
                                         strength: job.strength ?? 0.8)
         request.vaeTilePixels = config.engine.vaeTilePixels
+        request.loras = (job.loras ?? []).map { LoRARequest(path: $0.path.path, strength: $0.strength, expert: $0.expert) }
+        request.sigmaSchedule = job.recipe.flatMap(FewStepRecipe.named)?.schedule ?? .model
         if let image = job.image {
             let frame = try ImageDecoder.decode(path: image.path)
             request.image = RGBImage(width: frame.width, height: frame.height, pixels: frame.pixels)
@@ -321,6 +323,7 @@ public actor Daemon {
                                         "decode": video.timings.decode, "encode_mp4": Date().timeIntervalSince(now),
                                         "total": Date().timeIntervalSince(started)],
                               modelWasWarm: video.timings.modelWasWarm, created: iso8601(now), notes: video.notes, warnings: warnings,
+                              recipe: job.recipe, loras: video.loras.map(SidecarLoRA.init),
                               audio: try S2VInputs.sidecarAudio(job), poseVideo: job.poseVideo?.lastPathComponent,
                               clips: job.mode == .s2v ? job.clips ?? S2VLimits.defaultClips : nil)
         let encoder = JSONEncoder()
@@ -433,6 +436,8 @@ struct Sidecar: Codable {
     var created: String
     var notes: [String]
     var warnings: [String]
+    var recipe: String?
+    var loras: [SidecarLoRA]
     /// s2v: the audio file (name) and its SHA-256, the pose video's name, the clip cap.
     var audio: [String: String]? = nil
     var poseVideo: String? = nil
@@ -440,9 +445,19 @@ struct Sidecar: Codable {
 
     enum CodingKeys: String, CodingKey {
         case job, name, mode, model, prompt, seed, width, height, frames, fps, steps, sampler, shift, guidance, strength, tags
+        case recipe, loras
         case source, engine, device, timings, created, notes, warnings, watermark, audio, clips
         case poseVideo = "pose_video"
         case modelPath = "model_path", negativePrompt = "negative_prompt", inputsSHA256 = "inputs_sha256"
         case aiGenerated = "ai_generated", modelWasWarm = "model_was_warm"
     }
+}
+
+/// A LoRA in the sidecar: what was merged, with the file's SHA-256.
+struct SidecarLoRA: Codable {
+    var path: String
+    var strength: Double
+    var expert: String
+    var sha256: String
+    init(_ a: AppliedLoRA) { path = a.path; strength = a.strength; expert = a.expert.rawValue; sha256 = a.sha256 }
 }

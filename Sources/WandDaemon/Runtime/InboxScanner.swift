@@ -28,6 +28,8 @@ public final class InboxScanner: @unchecked Sendable {
         if name.hasPrefix(".") || name.hasPrefix("~$") || name.hasSuffix("~") { return true }
         let lower = name.lowercased()
         for suffix in [".part", ".tmp", ".swp", ".crdownload", ".download", ".partial", ".filepart"] where lower.hasSuffix(suffix) { return true }
+        // Weights (LoRAs a job names, say) are never a drop: they stay where they are and are read there.
+        for suffix in [".safetensors", ".pt", ".pth", ".ckpt", ".gguf"] where lower.hasSuffix(suffix) { return true }
         return ["thumbs.db", "desktop.ini", "@eadir", "#recycle", "#snapshot"].contains(lower)
     }
 

@@ -55,8 +55,17 @@ public struct WanModelFolder: Sendable, Equatable {
         return WanModelFolder(path: root, layout: .diffusers, transformers: transformers,
                               textEncoder: root + "/text_encoder", tokenizer: tokenizerFile, vae: root + "/vae",
                               boundaryRatio: index["boundary_ratio"]?.doubleValue,
-                              expandTimesteps: index["expand_timesteps"]?.boolValue ?? false,
+                              expandTimesteps: try index["expand_timesteps"]?.boolValue ?? isTI2VTransformer(root + "/transformer"),
                               schedulerShift: shift)
+    }
+
+    /// A model_index.json without `expand_timesteps` (FastVideo's WanDMDPipeline folders, e.g.
+    /// FastWan) is TI2V when its transformer is: 48 latent channels in and out, the TI2V-5B DiT,
+    /// which both references run with per-token timesteps.
+    static func isTI2VTransformer(_ dir: String) throws -> Bool {
+        guard fileExists(dir + "/config.json") else { return false }
+        let config = try readJSON(dir + "/config.json")
+        return config["in_channels"]?.intValue == 48 && config["out_channels"]?.intValue == 48
     }
 
     static func official(_ root: String) throws -> WanModelFolder {

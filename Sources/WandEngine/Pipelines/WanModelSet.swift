@@ -53,6 +53,17 @@ public final class WanModelSet: Sendable {
         residentBytes = bytes
     }
 
+    /// This folder's tokenizer, encoder and VAE with other DiT experts (LoRA merges of these);
+    /// `residentBytes` is the new set's own footprint.
+    init(sharing base: WanModelSet, experts: [WanDiT], residentBytes: Int) {
+        folder = base.folder
+        tokenizer = base.tokenizer
+        textEncoder = base.textEncoder
+        vae = base.vae
+        self.experts = experts
+        self.residentBytes = residentBytes
+    }
+
     public var isTwoExpert: Bool { experts.count == 2 }
     public var latentChannels: Int { experts[0].config.outDim }
     public var acceptsImageChannels: Bool { experts[0].config.inDim > experts[0].config.outDim }

@@ -40,7 +40,9 @@ public struct WanVideoPipeline: Sendable {
 
         // Schedule and noise (torch.randn on a CPU generator: the same seed gives diffusers' noise).
         let shift = request.shift ?? folder.schedulerShift ?? defaultShift(request.mode)
-        var schedule = FlowSchedule.make(request.sampler, convention: folder.convention, steps: request.steps, shift: shift)
+        var schedule = request.sigmaSchedule == .lightning
+            ? FlowSchedule.lightning(steps: request.steps, shift: shift)
+            : FlowSchedule.make(request.sampler, convention: folder.convention, steps: request.steps, shift: shift)
         var generator = TorchCPUGenerator(seed: request.seed)
 
         var initial: [Float]

@@ -9,6 +9,8 @@ public struct ModelWeights: Sendable {
     private let byName: [String: WeightTensor]
     /// ComfyUI fp8-scaled files: official weight name -> the scalar its stored values are multiplied by.
     public let scales: [String: Float]
+    /// Tensors replaced in memory (LoRA merges): these shadow the mapped ones of the same name.
+    private var owned: [String: OwnedWeight] = [:]
 
     /// `rename` maps a stored key to its official name, or nil for keys that are not weights
     /// (which are then refused unless `ignore` says they may be skipped).
@@ -60,6 +62,26 @@ public struct ModelWeights: Sendable {
         self.byName = byName
     }
 
+    /// The same weights with `replacements` shadowing mapped tensors (their fp8 scales dropped:
+    /// a replacement holds the final values).
+    func replacing(_ replacements: [String: OwnedWeight]) -> ModelWeights {
+        var copy = self
+        for (name, w) in replacements {
+            precondition(byName[name] != nil, "\(path): no tensor \(name) to replace")
+            copy.owned[name] = w
+        }
+        copy.scalesWithoutOwned = scales.filter { copy.owned[$0.key] == nil }
+        return copy
+    }
+
+    public func contains(_ name: String) -> Bool { byName[name] != nil }
+    /// Shape and dtype as used (a replacement's own dtype), nil for unknown names.
+    public func shape(_ name: String) -> [Int]? { owned[name]?.shape ?? byName[name]?.shape }
+    public func dtype(_ name: String) -> DType? { owned[name]?.dtype ?? byName[name]?.dtype }
+    /// Bytes held in memory by replacements (not mapped from a file).
+    public var ownedBytes: Int { owned.values.reduce(0) { $0 + $1.bytes.count } }
+    public var ownedCount: Int { owned.count }
+
     func tensor(_ name: String) -> WeightTensor {
         // init checked every expected name; a miss here is a programming error in the model code.
         guard let t = byName[name] else { preconditionFailure("\(path): no tensor \(name)") }
@@ -68,6 +90,9 @@ public struct ModelWeights: Sendable {
 
     /// The mapped bytes, optionally viewed with another shape of the same element count.
     public func stored(_ name: String, shape: [Int]? = nil) -> StoredTensor {
+        if let o = owned[name] {
+            return StoredTensor(dtype: o.dtype, shape: shape ?? o.shape, bytes: UnsafeRawPointer(o.bytes.baseAddress!), owner: o)
+        }
         let t = tensor(name)
         return StoredTensor(dtype: t.dtype, shape: shape ?? t.shape, bytes: t.bytes.baseAddress!, owner: t.file)
     }
@@ -75,7 +100,7 @@ public struct ModelWeights: Sendable {
     /// The tensor in f32, its fp8 scale (if any) applied.
     public func widened(_ name: String) throws -> Tensor {
         let t = try stored(name).toTensor()
-        if let s = scales[name] { for i in 0..<t.count { t.data[i] *= s } }
+        if let s = activeScales[name] { for i in 0..<t.count { t.data[i] *= s } }
         return t
     }
 
@@ -84,7 +109,7 @@ public struct ModelWeights: Sendable {
     public func linear(_ backend: CPUBackend, _ x: Tensor, weight: String, bias: String?,
                        weightShape: [Int]? = nil) throws -> Tensor {
         let b = try bias.map { try widened($0) }
-        guard let s = scales[weight] else {
+        guard let s = activeScales[weight] else {
             return try backend.linear(x, weight: stored(weight, shape: weightShape), bias: b)
         }
         let out = try backend.linear(x, weight: stored(weight, shape: weightShape), bias: nil)
@@ -95,7 +120,11 @@ public struct ModelWeights: Sendable {
         return out
     }
 
-    public var dtypes: Set<DType> { Set(byName.values.map(\.dtype)) }
+    public var dtypes: Set<DType> { Set(byName.keys.compactMap { dtype($0) }) }
+
+    /// Scales of the tensors still read from the file (a replacement carries its scale folded in).
+    private var scalesWithoutOwned: [String: Float]?
+    var activeScales: [String: Float] { scalesWithoutOwned ?? scales }
 }
 
 /// Parses a config.json; errors name the file (and line/column for JSON syntax).

@@ -40,6 +40,13 @@ public final class WanDiT: Sendable {
         self.backend = backend
     }
 
+    /// A DiT on weights already checked against `config` (a LoRA merge of another DiT's).
+    init(config: WanDiTConfig, checkedWeights: ModelWeights, backend: CPUBackend) {
+        self.weights = checkedWeights
+        self.config = config
+        self.backend = backend
+    }
+
     // MARK: text
 
     /// `context`: umT5 output rows `[n, textDim]` with `n <= textLen` (already trimmed to the real

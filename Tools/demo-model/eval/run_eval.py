@@ -36,13 +36,18 @@ def main():
     p.add_argument("--start", type=int, default=0,
                    help="first held-out clip; tune sampling settings on e.g. --start 1000 and report on 0..47")
     p.add_argument("--shift", type=float, help="sampler shift (default: the model's scheduler config)")
-    p.add_argument("--steps", type=int, default=16)
-    p.add_argument("--guidance", type=float, default=5.0)
+    p.add_argument("--steps", type=int, help="default 16, or the recipe's")
+    p.add_argument("--guidance", type=float, help="default 5, or the recipe's")
+    p.add_argument("--recipe", help="a few-step recipe (lightning-4step): its steps, shift, guidance, sampler, schedule")
+    p.add_argument("--lora", action="append", default=[], help="PATH[:STRENGTH] merged into the model (repeatable)")
     p.add_argument("--mode", default="t2v", choices=["t2v", "ti2v"])
     p.add_argument("--split", default="eval", choices=["eval", "train"],
                    help="train scores prompts the model was trained on: far above eval means it does not generalise")
     p.add_argument("--json", help="write the per-prompt results here")
     args = p.parse_args()
+    if args.recipe is None:
+        args.steps = 16 if args.steps is None else args.steps
+        args.guidance = 5.0 if args.guidance is None else args.guidance
     per_attr = collections.Counter()
     rows, t0 = [], time.time()
     with tempfile.TemporaryDirectory() as tmp:
@@ -51,8 +56,15 @@ def main():
             out = os.path.join(tmp, f"{i}.mp4")
             cmd = [args.wand, "generate", "--model", args.model, "--mode", args.mode, "--prompt", text,
                    "--seed", str(1000 + i), "--size", f"{dataset.WIDTH}x{dataset.HEIGHT}",
-                   "--frames", str(dataset.FRAMES), "--fps", str(dataset.FPS), "--steps", str(args.steps),
-                   "--guidance", str(args.guidance), "--out", out]
+                   "--frames", str(dataset.FRAMES), "--fps", str(dataset.FPS), "--out", out]
+            if args.steps is not None:
+                cmd += ["--steps", str(args.steps)]
+            if args.guidance is not None:
+                cmd += ["--guidance", str(args.guidance)]
+            if args.recipe:
+                cmd += ["--recipe", args.recipe]
+            for lora in args.lora:
+                cmd += ["--lora", lora]
             if args.shift is not None:
                 cmd += ["--shift", str(args.shift)]
             if args.mode == "ti2v":
@@ -67,7 +79,8 @@ def main():
             print(f"{sum(s.values())}/4  {text}  ->  {found}", flush=True)
     n = len(rows)
     total = sum(per_attr.values()) / (4 * n)
-    print(f"\n{args.mode}, {n} {'held-out' if args.split == 'eval' else 'training'} prompts, {args.steps} steps, guidance {args.guidance}, shift {args.shift or 'default'}: "
+    print(f"\n{args.mode}, {n} {'held-out' if args.split == 'eval' else 'training'} prompts, {args.steps or args.recipe} steps, guidance {args.guidance or args.recipe}, shift {args.shift or 'default'}"
+          f"{', LoRA ' + ', '.join(args.lora) if args.lora else ''}: "
           f"{total:.3f} of attributes right ({time.time() - t0:.0f} s)")
     for k in ("colour", "shape", "motion", "background"):
         print(f"  {k:<10} {per_attr[k] / n:.3f}")
