@@ -100,3 +100,34 @@ final class ModelCardTests: XCTestCase {
         }
     }
 }
+
+extension ModelCardTests {
+    /// A recipe fixes the sampling over the card's defaults, as it does over the family's.
+    func testRecipeWinsOverTheCardsSampling() throws {
+        let folder = try TemporaryFolder()
+        try folder.write("small/wand-model.yaml", """
+            wand-model: 1
+            kind: ti2v-5b
+            sizes: [256x160]
+            defaults: {frames: 17, steps: 20, guidance: 5.0, shift: 3.0}
+            """)
+        try folder.write("wand.yaml", """
+            wand-config: 1
+            models:
+              small: {path: small}
+              fast: {path: small, recipe: lightning-4step}
+            """)
+        let config = try ConfigLoader.load(folder.url.path + "/wand.yaml")
+        let plain = try XCTUnwrap(parseJobs("wand: 1\nmode: t2v\nmodel: small\nprompt: a\n", in: folder, config: config).first)
+        XCTAssertEqual(plain.steps, 20)
+        let fast = try XCTUnwrap(parseJobs("wand: 1\nmode: t2v\nmodel: fast\nprompt: a\n", in: folder, config: config).first)
+        XCTAssertEqual(fast.recipe, "lightning-4step")
+        XCTAssertEqual(fast.steps, 4)
+        XCTAssertEqual(fast.guidance, .single(1))
+        XCTAssertEqual(fast.shift, 5)
+        XCTAssertEqual(fast.frames, 17)  // what the recipe does not fix still comes from the card
+        let asked = try XCTUnwrap(parseJobs("wand: 1\nmode: t2v\nmodel: small\nprompt: a\nrecipe: lightning-4step\n",
+                                            in: folder, config: config).first)
+        XCTAssertEqual(asked.steps, 4)
+    }
+}
