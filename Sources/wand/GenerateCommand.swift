@@ -53,7 +53,8 @@ struct GenerateCommand: AsyncParsableCommand {
             guard parts.count == 2 else { throw ValidationError("--size must look like 1280x720") }
             (width, height) = (parts[0], parts[1])
         }
-        FileHandle.standardError.write(Data("\(defaults.summary)\n".utf8))
+        let recipeNote = recipe.map { "; --recipe \($0) sets the steps, shift, guidance and sampler left out" } ?? ""
+        FileHandle.standardError.write(Data("\(defaults.summary)\(recipeNote)\n".utf8))
         var request = GenerationRequest(
             mode: mode, modelName: URL(fileURLWithPath: model).lastPathComponent, modelPath: model, prompt: prompt,
             negativePrompt: negativePrompt ?? defaults.negativePrompt, seed: seed ?? UInt64.random(in: 0...UInt64(Int64.max)),
