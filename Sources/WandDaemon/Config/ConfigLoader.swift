@@ -16,6 +16,17 @@ public enum ConfigLoader {
     }
 
     public static func load(bytes: [UInt8], file: String) throws(ConfigErrors) -> DaemonConfig {
+        let root = try singleDocument(bytes, file: file, what: "config file")
+        let base = URL(fileURLWithPath: file).deletingLastPathComponent().standardizedFileURL
+        var r = SchemaReader(file: file)
+        let config = read(root, base: base, file: file, reader: &r)
+        let errors = r.diagnostics.filter { $0.severity == .error }
+        if !errors.isEmpty { throw ConfigErrors(r.diagnostics.sorted { ($0.line, $0.column) < ($1.line, $1.column) }) }
+        return config
+    }
+
+    /// The one YAML document of a config file or a model card, or its located syntax error.
+    static func singleDocument(_ bytes: [UInt8], file: String, what: String) throws(ConfigErrors) -> YAMLNode {
         let documents: [YAMLNode]
         do {
             documents = try YAMLReader.parse(bytes: bytes)
@@ -25,14 +36,9 @@ public enum ConfigLoader {
         guard documents.count == 1, let root = documents.first else {
             let line = documents.count > 1 ? documents[1].mark.line : 1
             throw ConfigErrors([Diagnostic(file: file, line: line, column: 1,
-                                           message: documents.isEmpty ? "empty config file" : "a config file holds one YAML document")])
+                                           message: documents.isEmpty ? "empty \(what)" : "a \(what) holds one YAML document")])
         }
-        let base = URL(fileURLWithPath: file).deletingLastPathComponent().standardizedFileURL
-        var r = SchemaReader(file: file)
-        let config = read(root, base: base, file: file, reader: &r)
-        let errors = r.diagnostics.filter { $0.severity == .error }
-        if !errors.isEmpty { throw ConfigErrors(r.diagnostics.sorted { ($0.line, $0.column) < ($1.line, $1.column) }) }
-        return config
+        return root
     }
 
     static func path(_ node: YAMLNode, key: String, base: URL, reader r: inout SchemaReader) -> URL? {

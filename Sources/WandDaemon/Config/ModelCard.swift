@@ -44,15 +44,7 @@ public struct ModelCard: Sendable, Hashable {
     }
 
     public static func parse(bytes: [UInt8], file: String) throws(ConfigErrors) -> ModelCard {
-        let documents: [YAMLNode]
-        do {
-            documents = try YAMLReader.parse(bytes: bytes)
-        } catch {
-            throw ConfigErrors([Diagnostic(file: file, line: error.mark.line, column: error.mark.column, message: error.message)])
-        }
-        guard documents.count == 1, let root = documents.first else {
-            throw ConfigErrors([Diagnostic(file: file, line: 1, column: 1, message: "a model card holds one YAML document")])
-        }
+        let root = try ConfigLoader.singleDocument(bytes, file: file, what: "model card")
         var r = SchemaReader(file: file)
         var card = ModelCard()
         let keys = r.mapping(root, allowed: ["wand-model", "kind", "sizes", "defaults"], context: "model card")
