@@ -7,10 +7,13 @@ SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Build-time and run-time system packages (Debian 12). libcurl4 is what Foundation's URLSession
-# runs on (webhooks); ca-certificates lets it check https:// receivers.
+# runs on (webhooks); ca-certificates lets it check https:// receivers. glslc compiles the Vulkan
+# shaders at build time and libvulkan-dev has their C headers; the binary opens libvulkan1 with
+# dlopen, and mesa-vulkan-drivers' lavapipe (a CPU Vulkan device) runs the Vulkan tests anywhere.
 DEBS := pkg-config libsystemd-dev libinotifytools0-dev libopenblas-dev libyaml-dev libsqlite3-dev \
         libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev \
-        ffmpeg fonts-dejavu-core fonts-ipafont-gothic libcurl4 ca-certificates
+        ffmpeg fonts-dejavu-core fonts-ipafont-gothic libcurl4 ca-certificates \
+        glslc libvulkan-dev libvulkan1 mesa-vulkan-drivers
 
 .PHONY: deps build release test demo install clean
 

@@ -31,7 +31,7 @@ extension Tensor {
             guard i >= 0, i < shape[0] else {
                 throw TensorError.invalidArgument(op: "gatherRows", detail: "index \(i) outside 0..<\(shape[0])")
             }
-            (out.data + r * width).update(from: table.data + i * width, count: width)
+            (out.data + r * width).update(from: table.storage.readPointer + table.offset + i * width, count: width)
         }
         return out
     }

@@ -1,0 +1,159 @@
+import CWandVulkan
+import Glibc
+
+/// A compute shader: its SPIR-V (compiled from `Shaders/<name>.comp` at build time) and how many
+/// storage buffers it binds.
+struct VulkanKernel: Sendable {
+    let name: String
+    let code: [UInt32]
+    let bindings: Int
+}
+
+/// Namespace of the generated SPIR-V arrays (`VulkanSPIRV.<shader name>`).
+enum VulkanSPIRV {}
+
+/// Up to 32 words of push constants, in the order the shader's push_constant block declares them.
+struct PushConstants {
+    private(set) var words: [UInt32] = []
+
+    mutating func u(_ v: Int) { words.append(UInt32(truncatingIfNeeded: v)) }
+    mutating func f(_ v: Float) { words.append(v.bitPattern) }
+    /// A fixed-length uint array (zeros after `values`).
+    mutating func array(_ values: [Int], length: Int) {
+        precondition(values.count <= length)
+        for v in values { u(v) }
+        for _ in values.count..<length { u(0) }
+    }
+}
+
+final class VulkanLock: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    init() { pthread_mutex_init(mutex, nil) }
+    deinit { pthread_mutex_destroy(mutex); mutex.deallocate() }
+    func withLock<R>(_ body: () throws -> R) rethrows -> R {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body()
+    }
+}
+
+/// One logical device (see wand_vulkan.h): buffers, pipelines made on first use, dispatches.
+/// The C side serializes all calls, so the context may be used from any thread.
+final class VulkanContext: @unchecked Sendable {
+    let handle: OpaquePointer
+    let info: VulkanDeviceInfo
+    let forceStaging: Bool
+    private let lock = VulkanLock()
+    private var pipelines: [String: OpaquePointer] = [:]
+
+    init(device: VulkanDeviceInfo, forceStaging: Bool) throws {
+        var error = Vulkan.errorBuffer()
+        guard let h = wvk_context_create(Int32(device.index), forceStaging ? 1 : 0, &error, error.count) else {
+            throw VulkanError(Vulkan.message(error))
+        }
+        handle = h
+        info = device
+        self.forceStaging = forceStaging
+    }
+
+    deinit { wvk_context_destroy(handle) }
+
+    func check(_ status: Int32, _ error: [CChar]) throws {
+        if status != 0 { throw VulkanError(Vulkan.message(error)) }
+    }
+
+    func pipeline(_ kernel: VulkanKernel) throws -> OpaquePointer {
+        try lock.withLock {
+            if let p = pipelines[kernel.name] { return p }
+            var error = Vulkan.errorBuffer()
+            let made = kernel.code.withUnsafeBufferPointer { code in
+                wvk_pipeline_create(handle, code.baseAddress, code.count, UInt32(kernel.bindings), &error, error.count)
+            }
+            guard let p = made else { throw VulkanError("shader \(kernel.name): \(Vulkan.message(error))") }
+            pipelines[kernel.name] = p
+            return p
+        }
+    }
+
+    func buffer(bytes: Int, pooled: Bool) throws -> VulkanBuffer {
+        var error = Vulkan.errorBuffer()
+        guard let b = wvk_buffer_create(handle, UInt64(Swift.max(bytes, 4)), pooled ? 1 : 0, &error, error.count) else {
+            throw VulkanError(Vulkan.message(error))
+        }
+        return VulkanBuffer(context: self, handle: b, bytes: Swift.max(bytes, 4))
+    }
+
+    /// Records `kernel` over `buffers` with `groups` workgroups (x may exceed the device's limit of
+    /// 65535 only if the shader loops over a grid stride; callers cap it).
+    func dispatch(_ kernel: VulkanKernel, _ buffers: [VulkanBuffer], _ push: PushConstants,
+                  groups: (Int, Int, Int)) throws {
+        let p = try pipeline(kernel)
+        precondition(buffers.count == kernel.bindings, "\(kernel.name) binds \(kernel.bindings) buffers")
+        precondition(push.words.count <= 32, "\(kernel.name): push constants over 128 bytes")
+        var error = Vulkan.errorBuffer()
+        let handles: [OpaquePointer?] = buffers.map { $0.handle }
+        let status = handles.withUnsafeBufferPointer { hs in
+            push.words.withUnsafeBytes { words in
+                wvk_dispatch(handle, p, hs.baseAddress, UInt32(hs.count), words.baseAddress, UInt32(words.count),
+                             UInt32(groups.0), UInt32(groups.1), UInt32(groups.2), &error, error.count)
+            }
+        }
+        withExtendedLifetime(buffers) {}
+        if status != 0 { throw VulkanError("\(kernel.name): \(Vulkan.message(error))") }
+    }
+
+    /// Workgroups for a grid-stride loop over `n` items with `perGroup` items a group.
+    static func groups(_ n: Int, perGroup: Int = 256) -> (Int, Int, Int) {
+        (Swift.max(1, Swift.min(65535, (n + perGroup - 1) / perGroup)), 1, 1)
+    }
+
+    func flush() throws {
+        var error = Vulkan.errorBuffer()
+        try check(wvk_flush(handle, &error, error.count), error)
+    }
+
+    func trim() { wvk_trim(handle) }
+
+    var liveBytes: Int { Int(wvk_bytes_live(handle)) }
+    var pooledBytes: Int { Int(wvk_bytes_pooled(handle)) }
+    var dispatchCount: Int { Int(wvk_dispatch_count(handle)) }
+    var submitCount: Int { Int(wvk_submit_count(handle)) }
+}
+
+/// A device buffer; freed (or pooled) when the last tensor storage holding it goes away.
+final class VulkanBuffer: DeviceMemory, @unchecked Sendable {
+    let context: VulkanContext
+    let handle: OpaquePointer
+    let bytes: Int
+
+    init(context: VulkanContext, handle: OpaquePointer, bytes: Int) {
+        self.context = context
+        self.handle = handle
+        self.bytes = bytes
+    }
+
+    deinit { wvk_buffer_release(context.handle, handle) }
+
+    var deviceName: String { context.info.name }
+    var deviceBytes: Int { bytes }
+
+    func write(_ source: UnsafeRawPointer, bytes count: Int, at offset: Int = 0) throws {
+        var error = Vulkan.errorBuffer()
+        try context.check(wvk_buffer_write(context.handle, handle, UInt64(offset), source, UInt64(count), &error, error.count), error)
+    }
+
+    func read(into destination: UnsafeMutableRawPointer, bytes count: Int, at offset: Int = 0) throws {
+        var error = Vulkan.errorBuffer()
+        try context.check(wvk_buffer_read(context.handle, handle, UInt64(offset), destination, UInt64(count), &error, error.count), error)
+    }
+
+    func download(into destination: UnsafeMutablePointer<Float>, count: Int) throws {
+        try read(into: destination, bytes: count * 4)
+    }
+
+    func gather(_ view: Tensor) throws -> Tensor { try context.gather(view) }
+
+    func assemble(shape: [Int], fill: Float, parts: [(tensor: Tensor, origin: [Int])]) throws -> Tensor {
+        try context.assemble(shape: shape, fill: fill, parts: parts)
+    }
+}
