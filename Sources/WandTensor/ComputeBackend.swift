@@ -51,6 +51,12 @@ public protocol ComputeBackend: Sendable {
     func channelRMSNorm(_ x: Tensor, gamma: Tensor, bias: Tensor?) throws -> Tensor
     /// GroupNorm of [C, ...] in `groups` groups, affine optional.
     func groupNorm(_ x: Tensor, groups: Int, weight: Tensor?, bias: Tensor?, eps: Float) throws -> Tensor
+    /// The DiT's adaLN: LayerNorm of x [L, d] without affine, then `y·(1 + table[u, scale]) +
+    /// table[u, shift]` with `table` [U, chunks, d] and u = rows[r] for token r (`rows`: [L] row
+    /// numbers stored as floats; nil: every token uses row 0).
+    func modulatedLayerNorm(_ x: Tensor, table: Tensor, shift: Int, scale: Int, rows: Tensor?, eps: Float) throws -> Tensor
+    /// The DiT's gated residual: `x + delta · table[u, gate]` (table and rows as above).
+    func gatedAdd(_ x: Tensor, _ delta: Tensor, table: Tensor, gate: Int, rows: Tensor?) throws -> Tensor
 
     // Elementwise
     func softmax(_ x: Tensor) throws -> Tensor

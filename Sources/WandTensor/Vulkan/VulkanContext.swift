@@ -45,6 +45,10 @@ final class VulkanContext: @unchecked Sendable {
     let forceStaging: Bool
     private let lock = VulkanLock()
     private var pipelines: [String: OpaquePointer] = [:]
+    /// Stored weights uploaded by `linear(_:weight: StoredTensor)`.
+    let weights = VulkanWeightCache()
+    /// Small host-computed tables (RoPE angles) by key.
+    let tables = VulkanTableCache()
 
     init(device: VulkanDeviceInfo, forceStaging: Bool) throws {
         var error = Vulkan.errorBuffer()
@@ -112,7 +116,11 @@ final class VulkanContext: @unchecked Sendable {
         try check(wvk_flush(handle, &error, error.count), error)
     }
 
-    func trim() { wvk_trim(handle) }
+    func trim() {
+        weights.dropUnused()
+        tables.clear()
+        wvk_trim(handle)
+    }
 
     var liveBytes: Int { Int(wvk_bytes_live(handle)) }
     var pooledBytes: Int { Int(wvk_bytes_pooled(handle)) }

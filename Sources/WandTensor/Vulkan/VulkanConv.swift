@@ -1,0 +1,72 @@
+extension VulkanKernel {
+    static let conv3d = VulkanKernel(name: "conv3d", code: VulkanSPIRV.conv3d, bindings: 4)
+    static let interpolate = VulkanKernel(name: "interpolate", code: VulkanSPIRV.interpolate, bindings: 2)
+}
+
+extension VulkanBackend {
+    /// Implicit-GEMM convolution: the input is read in place (padding is a bounds test), so a
+    /// causal conv over one streamed frame plus its cached history needs no padded copy.
+    public func conv3d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int, Int),
+                       padding p: Conv3DPadding) throws -> Tensor {
+        guard x.rank == 4, weight.rank == 5, weight.shape[1] == x.shape[0] else {
+            throw TensorError.shapeMismatch(op: "conv3d", detail: "x \(x.shape), weight \(weight.shape)")
+        }
+        guard [p.timeFront, p.timeBack, p.top, p.bottom, p.left, p.right].allSatisfy({ $0 >= 0 }),
+              stride.0 > 0, stride.1 > 0, stride.2 > 0 else {
+            throw TensorError.invalidArgument(op: "conv3d", detail: "padding \(p), stride \(stride)")
+        }
+        let cin = x.shape[0], t = x.shape[1], h = x.shape[2], w = x.shape[3]
+        let cout = weight.shape[0], kt = weight.shape[2], kh = weight.shape[3], kw = weight.shape[4]
+        if let bias, bias.count != cout { throw TensorError.shapeMismatch(op: "conv3d", detail: "bias \(bias.shape)") }
+        let tp = t + p.timeFront + p.timeBack, hp = h + p.top + p.bottom, wp = w + p.left + p.right
+        guard tp >= kt, hp >= kh, wp >= kw else {
+            throw TensorError.shapeMismatch(op: "conv3d", detail: "padded input \([cin, tp, hp, wp]) smaller than kernel \(weight.shape)")
+        }
+        let to = (tp - kt) / stride.0 + 1, ho = (hp - kh) / stride.1 + 1, wo = (wp - kw) / stride.2 + 1
+        let dx = try context.contiguousOperand(x), dw = try context.contiguousOperand(weight)
+        let db = try bias.map { try context.contiguousOperand($0) }
+        let (out, ob) = try context.output([cout, to, ho, wo])
+        let n = to * ho * wo, k = cin * kt * kh * kw
+        if out.count == 0 { return out }
+        var push = PushConstants()
+        push.u(cout); push.u(n); push.u(k); push.u(dw.offset); push.u(dx.offset); push.u(db?.offset ?? 0); push.u(0)
+        push.u(roundFlags | (db == nil ? 0 : GEMMFlags.bias))
+        push.u(t); push.u(h); push.u(w); push.u(kt); push.u(kh); push.u(kw)
+        push.u(stride.0); push.u(stride.1); push.u(stride.2)
+        push.u(p.timeFront); push.u(p.top); push.u(p.left); push.u(ho); push.u(wo)
+        try context.dispatch(.conv3d, [dw.buffer, dx.buffer, (db ?? dw).buffer, ob], push, groups: Self.gemmGroups(cout, n))
+        return out
+    }
+
+    public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int)) throws -> Tensor {
+        guard x.rank == 3, weight.rank == 4 else {
+            throw TensorError.shapeMismatch(op: "conv2d", detail: "x \(x.shape), weight \(weight.shape)")
+        }
+        let x3 = try x.reshaped([x.shape[0], 1, x.shape[1], x.shape[2]])
+        let w3 = try weight.reshaped([weight.shape[0], weight.shape[1], 1, weight.shape[2], weight.shape[3]])
+        let y = try conv3d(x3, weight: w3, bias: bias, stride: (1, stride.0, stride.1),
+                           padding: Conv3DPadding(timeFront: 0, timeBack: 0, top: padding.0, bottom: padding.0,
+                                                  left: padding.1, right: padding.1))
+        return try y.reshaped([y.shape[0], y.shape[2], y.shape[3]])
+    }
+
+    /// Nearest and nearest-exact run on the device; area, bilinear and bicubic (the pipeline's
+    /// input resizing, on host images) on the CPU.
+    public func interpolate(_ x: Tensor, height oh: Int, width ow: Int, mode: InterpolationMode) throws -> Tensor {
+        guard mode == .nearest || mode == .nearestExact else {
+            return try fallback.interpolate(host(x), height: oh, width: ow, mode: mode)
+        }
+        guard x.rank >= 2, oh > 0, ow > 0 else {
+            throw TensorError.invalidArgument(op: "interpolate", detail: "x \(x.shape) to \(oh)x\(ow)")
+        }
+        let ih = x.shape[x.rank - 2], iw = x.shape[x.rank - 1]
+        let dx = try context.contiguousOperand(x)
+        let (out, ob) = try context.output(Array(x.shape.dropLast(2)) + [oh, ow])
+        if out.count == 0 { return out }
+        var push = PushConstants()
+        push.u(out.count); push.u(ih); push.u(iw); push.u(oh); push.u(ow); push.u(dx.offset)
+        push.u(mode == .nearestExact ? 1 : 0); push.f(Float(ih) / Float(oh)); push.f(Float(iw) / Float(ow))
+        try context.dispatch(.interpolate, [dx.buffer, ob], push, groups: VulkanContext.groups(out.count))
+        return out
+    }
+}
