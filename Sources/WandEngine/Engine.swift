@@ -5,17 +5,19 @@ import WandTensor
 /// recently used by the memory budget), and runs one generation at a time. Everything the daemon
 /// and `wand generate` produce goes through here.
 public actor Engine: VideoGenerator {
-    public let backend: CPUBackend
+    public let backend: any ComputeBackend
     public let cache: ResidentModelCache
+    /// The device, for logs and the sidecar (`ComputeDevice.description`).
+    public nonisolated let deviceDescription: String
 
-    /// `memoryBudgetBytes`: how much the loaded models may occupy; `keepWarm`: model folder paths
-    /// that are never evicted.
-    public init(memoryBudgetBytes: Int, keepWarm: Set<String> = [], threads: Int? = nil) {
-        backend = CPUBackend(threads: threads)
+    /// `memoryBudgetBytes`: how much the loaded models may occupy (on the device for a device
+    /// backend); `keepWarm`: model folder paths that are never evicted; `device`: nil is the CPU.
+    public init(memoryBudgetBytes: Int, keepWarm: Set<String> = [], threads: Int? = nil, device: ComputeDevice? = nil) {
+        let device = device ?? ComputeDevice.cpu(threads: threads)
+        backend = device.backend
+        deviceDescription = device.description
         cache = ResidentModelCache(budgetBytes: memoryBudgetBytes, pinned: keepWarm)
     }
-
-    public nonisolated var deviceDescription: String { "cpu (OpenBLAS)" }
 
     public func generate(_ request: GenerationRequest,
                          progress: @escaping @Sendable (GenerationProgress) -> Void,

@@ -1,5 +1,6 @@
-// What the models compute with. Models hold a `any ComputeBackend` and call these ops only, so a
-// CUDA backend can be added later without touching model code. Shapes follow one sample, no batch:
+// What the models compute with. Models hold a `any ComputeBackend` and call these ops only: the
+// CPU backend (OpenBLAS) and the Vulkan backend (results resident on the device) run the same
+// model code. Shapes follow one sample, no batch:
 // token streams are [L, features], attention operands [L, heads, headDim], video tensors
 // [C, T, H, W], images [C, H, W]. Weights are [out, in] like PyTorch stores them.
 public enum GELUApproximation: Sendable { case none, tanh }
@@ -68,6 +69,8 @@ public protocol ComputeBackend: Sendable {
     func mul(_ a: Tensor, _ b: Tensor) throws -> Tensor
     /// a − b with PyTorch broadcasting.
     func sub(_ a: Tensor, _ b: Tensor) throws -> Tensor
+    /// a / b with PyTorch broadcasting.
+    func div(_ a: Tensor, _ b: Tensor) throws -> Tensor
     /// x · scale + shift with scalar scale and shift.
     func affine(_ x: Tensor, scale: Float, shift: Float) -> Tensor
     func clamp(_ x: Tensor, lower: Float, upper: Float) -> Tensor

@@ -5,6 +5,11 @@ extension CPUBackend {
         try broadcastBinary("sub", a, b, vector: { $0 - $1 }, scalar: { $0 - $1 })
     }
 
+    /// a / b with PyTorch broadcasting.
+    public func div(_ a: Tensor, _ b: Tensor) throws -> Tensor {
+        try broadcastBinary("div", a, b, vector: { $0 / $1 }, scalar: { $0 / $1 })
+    }
+
     /// x · s + t elementwise (scalars).
     public func affine(_ x: Tensor, scale s: Float, shift t: Float = 0) -> Tensor {
         map(x, vector: { $0 * s + t }, scalar: { $0 * s + t })

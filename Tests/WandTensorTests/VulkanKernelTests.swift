@@ -93,8 +93,9 @@ final class VulkanKernelTests: XCTestCase {
     func testAttentionAndRoPE() throws {
         let vk = try VulkanTestDevice.backend()
         var g = TestValues(seed: 8)
-        // d 64 (DiT-like), d 160 (over one 128-wide output slice, not a multiple of 32), with a bias.
-        for (lq, lk, h, d) in [(37, 45, 3, 64), (20, 70, 1, 160), (5, 1, 2, 8)] {
+        // The three kernels: d <= 64 (d 64, and 8, one key), d <= 128 (d 100, not a multiple of 8),
+        // d > 128 (160: over one 128-wide output slice, not a multiple of 32); with and without a bias.
+        for (lq, lk, h, d) in [(37, 45, 3, 64), (5, 1, 2, 8), (19, 33, 2, 100), (20, 70, 1, 160)] {
             let q = g.tensor([lq, h, d], scale: 2), k = g.tensor([lk, h, d], scale: 2), v = g.tensor([lk, h, d])
             assertMatches(try vk.attention(q: q, k: k, v: v, scale: nil, bias: nil),
                           try cpu.attention(q: q, k: k, v: v, scale: nil, bias: nil), tolerance: 1e-5, "attention \(lq) \(lk) \(h) \(d)")
@@ -116,6 +117,8 @@ final class VulkanKernelTests: XCTestCase {
         let cases: [(String, [Int], (Int, Int, Int), Conv3DPadding)] = [
             ("causal 3x3x3", [7, 5, 3, 3, 3], (1, 1, 1), .causal(time: 1, height: 1, width: 1)),
             ("1x1x1", [6, 5, 1, 1, 1], (1, 1, 1), .none),
+            ("causal, 70 output channels (64-row tiles)", [70, 5, 3, 3, 3], (1, 1, 1), .causal(time: 1, height: 1, width: 1)),
+            ("causal, 27 output channels (32-row tiles)", [27, 5, 3, 3, 3], (1, 1, 1), .causal(time: 1, height: 1, width: 1)),
             ("downsample 3x3 stride 2, pad right/bottom", [4, 5, 1, 3, 3], (1, 2, 2),
              Conv3DPadding(timeFront: 0, timeBack: 0, top: 0, bottom: 1, left: 0, right: 1)),
             ("time conv 3x1x1 stride 2", [5, 5, 3, 1, 1], (2, 1, 1), .none),

@@ -1,12 +1,15 @@
+import Glibc
 import WandTensor
 
 /// The tensors of one network under their official names, checked against the network's shape
 /// table, still in their stored dtype inside the mapped file(s). Nothing is copied at load;
 /// `stored` hands a GEMM the mapped bytes (widened panel by panel), `widened` converts a small
-/// tensor (bias, norm weight, modulation table) to f32 when it is used.
+/// tensor (bias, norm weight, modulation table) to f32 on first use and keeps it, so a device
+/// backend uploads it once.
 public struct ModelWeights: Sendable {
     public let path: String
     private let byName: [String: WeightTensor]
+    private let widenedTensors = WidenedTensors()
     /// ComfyUI fp8-scaled files: official weight name -> the scalar its stored values are multiplied by.
     public let scales: [String: Float]
 
@@ -72,30 +75,48 @@ public struct ModelWeights: Sendable {
         return StoredTensor(dtype: t.dtype, shape: shape ?? t.shape, bytes: t.bytes.baseAddress!, owner: t.file)
     }
 
-    /// The tensor in f32, its fp8 scale (if any) applied.
+    /// The tensor in f32, its fp8 scale (if any) applied; made once, then shared (never write to it).
     public func widened(_ name: String) throws -> Tensor {
+        if let t = widenedTensors.get(name) { return t }
         let t = try stored(name).toTensor()
         if let s = scales[name] { for i in 0..<t.count { t.data[i] *= s } }
+        widenedTensors.set(name, t)
         return t
     }
 
     /// `x · Wᵀ + b` with `W` used in its stored dtype (viewed as `weightShape` if given) and a
     /// fp8 scale applied to the product, which equals scaling the weight.
-    public func linear(_ backend: CPUBackend, _ x: Tensor, weight: String, bias: String?,
+    public func linear(_ backend: any ComputeBackend, _ x: Tensor, weight: String, bias: String?,
                        weightShape: [Int]? = nil) throws -> Tensor {
         let b = try bias.map { try widened($0) }
         guard let s = scales[weight] else {
             return try backend.linear(x, weight: stored(weight, shape: weightShape), bias: b)
         }
-        let out = try backend.linear(x, weight: stored(weight, shape: weightShape), bias: nil)
-        let n = out.shape[out.rank - 1], p = out.data
-        for r in 0..<(out.count / n) {
-            for k in 0..<n { p[r * n + k] = p[r * n + k] * s + (b?.data[k] ?? 0) }
-        }
-        return out
+        let out = backend.affine(try backend.linear(x, weight: stored(weight, shape: weightShape), bias: nil), scale: s, shift: 0)
+        return try b.map { try backend.add(out, $0) } ?? out
     }
 
     public var dtypes: Set<DType> { Set(byName.values.map(\.dtype)) }
+}
+
+/// The f32 copies `ModelWeights.widened` made, by name (filled lazily from any thread).
+final class WidenedTensors: @unchecked Sendable {
+    private let lock = PthreadMutex()
+    private var tensors: [String: Tensor] = [:]
+    func get(_ name: String) -> Tensor? { lock.withLock { tensors[name] } }
+    func set(_ name: String, _ t: Tensor) { lock.withLock { tensors[name] = t } }
+}
+
+/// A pthread mutex (WandModels avoids Foundation's NSLock).
+final class PthreadMutex: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    init() { pthread_mutex_init(mutex, nil) }
+    deinit { pthread_mutex_destroy(mutex); mutex.deallocate() }
+    func withLock<R>(_ body: () throws -> R) rethrows -> R {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body()
+    }
 }
 
 /// Parses a config.json; errors name the file (and line/column for JSON syntax).

@@ -1,5 +1,5 @@
 #version 450
-// out = a (op) b over a broadcast shape (rank <= 6, strides 0 on broadcast dims); op 0 add, 1 sub, 2 mul.
+// out = a (op) b over a broadcast shape (rank <= 6, strides 0 on broadcast dims); op 0 add, 1 sub, 2 mul, 3 div.
 #include "common.glsl"
 layout(local_size_x = WG) in;
 layout(binding = 0) readonly buffer A { float a[]; };
@@ -22,6 +22,6 @@ void main() {
             ib += c * p.sb[d];
         }
         float x = a[ia], y = b[ib];
-        o[i] = p.op == 0u ? x + y : (p.op == 1u ? x - y : x * y);
+        o[i] = p.op == 0u ? x + y : (p.op == 1u ? x - y : (p.op == 2u ? x * y : x / y));
     }
 }

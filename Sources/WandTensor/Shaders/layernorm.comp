@@ -4,7 +4,7 @@
 // table [U, chunks, n], 8 per-row table index u = index[row] (else u = 0).
 #include "common.glsl"
 #include "reduce.glsl"
-layout(local_size_x = WG) in;
+layout(local_size_x = ROW_WG) in;
 layout(binding = 0) readonly buffer X { float x[]; };
 layout(binding = 1) readonly buffer W { float w[]; };
 layout(binding = 2) readonly buffer B { float b[]; };
@@ -22,15 +22,15 @@ void main() {
     for (uint row = gl_WorkGroupID.x; row < p.rows; row += gl_NumWorkGroups.x) {
         uint base = p.offX + row * p.n;
         float s = 0.0;
-        for (uint j = t; j < p.n; j += WG) s += x[base + j];
+        for (uint j = t; j < p.n; j += ROW_WG) s += x[base + j];
         float mean = workgroupSum(s) / float(p.n);
         float v = 0.0;
-        for (uint j = t; j < p.n; j += WG) { float d = x[base + j] - mean; v += d * d; }
+        for (uint j = t; j < p.n; j += ROW_WG) { float d = x[base + j] - mean; v += d * d; }
         float inv = inversesqrt(workgroupSum(v) / float(p.n) + p.eps);
         uint u = (p.flags & 8u) != 0u ? uint(index[p.offI + row]) : 0u;
         uint shiftBase = p.offT + (u * p.chunks + p.shiftChunk) * p.n;
         uint scaleBase = p.offT + (u * p.chunks + p.scaleChunk) * p.n;
-        for (uint j = t; j < p.n; j += WG) {
+        for (uint j = t; j < p.n; j += ROW_WG) {
             float y = (x[base + j] - mean) * inv;
             if ((p.flags & 1u) != 0u) y *= w[p.offW + j];
             if ((p.flags & 2u) != 0u) y += b[p.offB + j];

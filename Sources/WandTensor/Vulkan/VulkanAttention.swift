@@ -1,7 +1,9 @@
 import Glibc
 
 extension VulkanKernel {
-    static let attention = VulkanKernel(name: "attention", code: VulkanSPIRV.attention, bindings: 5)
+    static let attention64 = VulkanKernel(name: "attention64", code: VulkanSPIRV.attention64, bindings: 5)
+    static let attention128 = VulkanKernel(name: "attention128", code: VulkanSPIRV.attention128, bindings: 5)
+    static let attentionWide = VulkanKernel(name: "attention_wide", code: VulkanSPIRV.attention_wide, bindings: 5)
     static let rope3D = VulkanKernel(name: "rope3d", code: VulkanSPIRV.rope3d, bindings: 3)
 }
 
@@ -27,8 +29,11 @@ extension VulkanBackend {
         push.u(lq); push.u(lk); push.u(heads); push.u(d); push.u(dq.offset); push.u(dk.offset); push.u(dv.offset)
         push.u(db?.offset ?? 0); push.u((precision == .f16 ? 1 : 0) | (db == nil ? 0 : 2))
         push.f(scale ?? 1 / Float(d).squareRoot())
-        try context.dispatch(.attention, [dq.buffer, dk.buffer, dv.buffer, (db ?? dq).buffer, ob], push,
-                             groups: ((lq + 15) / 16, heads, (d + 127) / 128))
+        // Heads up to 128 wide keep a whole query block in shared memory; wider ones go through
+        // 128-wide output slices (grid z) that each recompute the scores.
+        let kernel: VulkanKernel = d <= 64 ? .attention64 : d <= 128 ? .attention128 : .attentionWide
+        try context.dispatch(kernel, [dq.buffer, dk.buffer, dv.buffer, (db ?? dq).buffer, ob], push,
+                             groups: ((lq + 15) / 16, heads, d <= 128 ? 1 : (d + 127) / 128))
         return out
     }
 

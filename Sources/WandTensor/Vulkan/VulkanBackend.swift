@@ -51,6 +51,18 @@ public struct VulkanBackend: ComputeBackend {
     public var deviceBytesPooled: Int { context.pooledBytes }
     /// Kernels recorded so far (tests check that work ran on the device).
     public var dispatchCount: Int { context.dispatchCount }
+    /// With WAND_VULKAN_PROFILE=1: per kernel, its dispatches and their wall time, most expensive first.
+    public var kernelProfile: [(kernel: String, count: Int, seconds: Double)] { context.profile }
+
+    /// Device bytes of a weight stored as `dtype` once `linear` has uploaded it (16-bit stays
+    /// 16-bit, fp8 becomes f16, f32 stays f32 or becomes f16 in the f16 mode).
+    public func residentBytes(storedAs dtype: DType, count: Int) -> Int {
+        switch dtype {
+        case .f32, .f64: return count * (precision == .f16 ? 2 : 4)
+        case .f16, .bf16, .fp8e4m3, .fp8e5m2: return count * 2
+        default: return count * dtype.size
+        }
+    }
 
     // MARK: host fallback
 

@@ -49,6 +49,10 @@ final class VulkanContext: @unchecked Sendable {
     let weights = VulkanWeightCache()
     /// Small host-computed tables (RoPE angles) by key.
     let tables = VulkanTableCache()
+    /// WAND_VULKAN_PROFILE=1: every dispatch is submitted and waited for alone, and its wall time
+    /// added to its kernel's total (`profile`). Slow; for finding the kernel that costs the time.
+    let profiling = getenv("WAND_VULKAN_PROFILE").map { String(cString: $0) == "1" } ?? false
+    private var profileTotals: [String: (count: Int, seconds: Double)] = [:]
 
     init(device: VulkanDeviceInfo, forceStaging: Bool) throws {
         var error = Vulkan.errorBuffer()
@@ -104,6 +108,26 @@ final class VulkanContext: @unchecked Sendable {
         }
         withExtendedLifetime(buffers) {}
         if status != 0 { throw VulkanError("\(kernel.name): \(Vulkan.message(error))") }
+        if profiling {
+            let start = Self.now()
+            try flush()
+            let dt = Self.now() - start
+            lock.withLock {
+                let old = profileTotals[kernel.name] ?? (0, 0)
+                profileTotals[kernel.name] = (old.count + 1, old.seconds + dt)
+            }
+        }
+    }
+
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
+
+    /// Kernel name, dispatches and seconds, most expensive first (empty unless profiling).
+    var profile: [(kernel: String, count: Int, seconds: Double)] {
+        lock.withLock { profileTotals.map { ($0.key, $0.value.count, $0.value.seconds) }.sorted { $0.seconds > $1.seconds } }
     }
 
     /// Workgroups for a grid-stride loop over `n` items with `perGroup` items a group.

@@ -1,5 +1,7 @@
 extension VulkanKernel {
     static let conv3d = VulkanKernel(name: "conv3d", code: VulkanSPIRV.conv3d, bindings: 4)
+    static let conv3dTM4 = VulkanKernel(name: "conv3d_tm4", code: VulkanSPIRV.conv3d_tm4, bindings: 4)
+    static let conv3dTM2 = VulkanKernel(name: "conv3d_tm2", code: VulkanSPIRV.conv3d_tm2, bindings: 4)
     static let interpolate = VulkanKernel(name: "interpolate", code: VulkanSPIRV.interpolate, bindings: 2)
 }
 
@@ -34,7 +36,10 @@ extension VulkanBackend {
         push.u(t); push.u(h); push.u(w); push.u(kt); push.u(kh); push.u(kw)
         push.u(stride.0); push.u(stride.1); push.u(stride.2)
         push.u(p.timeFront); push.u(p.top); push.u(p.left); push.u(ho); push.u(wo)
-        try context.dispatch(.conv3d, [dw.buffer, dx.buffer, (db ?? dw).buffer, ob], push, groups: Self.gemmGroups(cout, n))
+        // Few output channels would leave most of a 64-row tile empty: 16- or 32-row tiles then.
+        let (kernel, rows): (VulkanKernel, Int) = cout <= 16 ? (.conv3dTM2, 16) : cout <= 32 ? (.conv3dTM4, 32) : (.conv3d, 64)
+        try context.dispatch(kernel, [dw.buffer, dx.buffer, (db ?? dw).buffer, ob], push,
+                             groups: ((n + 63) / 64, (cout + rows - 1) / rows, 1))
         return out
     }
 

@@ -9,6 +9,7 @@ extension VulkanBackend {
     public func add(_ a: Tensor, _ b: Tensor) throws -> Tensor { try binary("add", 0, a, b) }
     public func sub(_ a: Tensor, _ b: Tensor) throws -> Tensor { try binary("sub", 1, a, b) }
     public func mul(_ a: Tensor, _ b: Tensor) throws -> Tensor { try binary("mul", 2, a, b) }
+    public func div(_ a: Tensor, _ b: Tensor) throws -> Tensor { try binary("div", 3, a, b) }
 
     /// PyTorch broadcasting by strides: a broadcast dim reads with stride 0, so neither operand
     /// is expanded in memory; strided views (permutes, slices) are read in place.

@@ -1,5 +1,6 @@
 #version 450
-// Flash attention: softmax(q·kᵀ·scale + bias)·v for q [Lq, H, D], k and v [Lk, H, D], bias
+// Flash attention for heads wider than 128 (the VAE's single-head attention; attention_core.glsl
+// takes narrower ones): softmax(q·kᵀ·scale + bias)·v for q [Lq, H, D], k and v [Lk, H, D], bias
 // [H, Lq, Lk] (flags bit 1), out [Lq, H, D]. A workgroup takes 16 queries of one head and a
 // 128-wide slice of the output features (z), and walks the keys 32 at a time with an online
 // softmax (running max m, sum l; the output rescaled when m grows): the Lq x Lk matrix never
