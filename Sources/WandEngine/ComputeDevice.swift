@@ -12,6 +12,7 @@ public enum ComputeDeviceRequest: String, Sendable, CaseIterable {
 
 public struct ComputeDeviceError: Error, Sendable, CustomStringConvertible {
     public let message: String
+    public init(message: String) { self.message = message }
     public var description: String { message }
 }
 

@@ -21,13 +21,18 @@ struct ServeCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data((error.description + "\n").utf8))
             throw ExitCode(1)
         }
-        if cfg.engine.device == .cuda {
-            FileHandle.standardError.write(Data("\(config): error: engine.device is cuda, but this build of Wand has no CUDA backend yet; use auto or cpu\n".utf8))
+        let device: ComputeDevice
+        do { device = try EngineDeviceChoice.open(cfg.engine) } catch {
+            FileHandle.standardError.write(Data("\(config): error: \(error)\n".utf8))
             throw ExitCode(1)
         }
-        let memory = Double(ProcessInfo.processInfo.physicalMemory)
+        if let note = device.note { Log.emit(.info, note, [:]) }
+        Log.emit(.info, "engine: \(device.description)", [:])
+        // The budget is a share of the device's memory on a GPU, of RAM on the CPU.
+        let memory = device.memoryBytes.map(Double.init) ?? Double(ProcessInfo.processInfo.physicalMemory)
         let keepWarm = Set(cfg.engine.keepWarm.compactMap { cfg.models[$0]?.path.path })
-        let engine = Engine(memoryBudgetBytes: Int(memory * cfg.engine.memoryBudget), keepWarm: keepWarm, threads: cfg.engine.threads)
+        let engine = Engine(memoryBudgetBytes: Int(memory * cfg.engine.memoryBudget), keepWarm: keepWarm,
+                            threads: cfg.engine.threads, device: device)
         // Structured journald entries under systemd (JOB_ID, JOB_NAME on a job's lines),
         // timestamped lines on stderr otherwise.
         let daemon = try Daemon(config: cfg, generator: engine, log: { Log.emit($0) })

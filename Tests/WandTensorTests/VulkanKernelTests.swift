@@ -113,7 +113,7 @@ final class VulkanKernelTests: XCTestCase {
     func testConvolutionsAndInterpolation() throws {
         let vk = try VulkanTestDevice.backend()
         var g = TestValues(seed: 9)
-        let x = g.tensor([5, 3, 9, 11])
+        let x = g.tensor([5, 3, 9, 19])   // 19 columns: over one 16-wide tile of the direct kernel
         let cases: [(String, [Int], (Int, Int, Int), Conv3DPadding)] = [
             ("causal 3x3x3", [7, 5, 3, 3, 3], (1, 1, 1), .causal(time: 1, height: 1, width: 1)),
             ("1x1x1", [6, 5, 1, 1, 1], (1, 1, 1), .none),
@@ -123,6 +123,9 @@ final class VulkanKernelTests: XCTestCase {
              Conv3DPadding(timeFront: 0, timeBack: 0, top: 0, bottom: 1, left: 0, right: 1)),
             ("time conv 3x1x1 stride 2", [5, 5, 3, 1, 1], (2, 1, 1), .none),
             ("symmetric", [3, 5, 2, 3, 2], (1, 1, 2), .symmetric(time: 1, height: 2, width: 1)),
+            // The direct kernel: 3x3 taps, stride 1; 1 or 2 frames of taps, 17 or 21 output channels.
+            ("direct 3x3, 2 frames", [17, 5, 2, 3, 3], (1, 1, 1), .symmetric(time: 0, height: 1, width: 1)),
+            ("direct 1x3x3, no padding", [21, 5, 1, 3, 3], (1, 1, 1), .none),
         ]
         for (name, shape, stride, padding) in cases {
             let w = g.tensor(shape, scale: 0.3), b = g.tensor([shape[0]])

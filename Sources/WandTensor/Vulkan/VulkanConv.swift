@@ -2,12 +2,14 @@ extension VulkanKernel {
     static let conv3d = VulkanKernel(name: "conv3d", code: VulkanSPIRV.conv3d, bindings: 4)
     static let conv3dTM4 = VulkanKernel(name: "conv3d_tm4", code: VulkanSPIRV.conv3d_tm4, bindings: 4)
     static let conv3dTM2 = VulkanKernel(name: "conv3d_tm2", code: VulkanSPIRV.conv3d_tm2, bindings: 4)
+    static let conv3dDirect = VulkanKernel(name: "conv3d_direct", code: VulkanSPIRV.conv3d_direct, bindings: 4)
     static let interpolate = VulkanKernel(name: "interpolate", code: VulkanSPIRV.interpolate, bindings: 2)
 }
 
 extension VulkanBackend {
-    /// Implicit-GEMM convolution: the input is read in place (padding is a bounds test), so a
-    /// causal conv over one streamed frame plus its cached history needs no padded copy.
+    /// 3x3 spatial kernels at stride 1 (most of the VAE) run a direct convolution over staged input
+    /// patches, the rest an implicit GEMM; both read the input in place (padding is a bounds
+    /// test), so a causal conv over one streamed frame plus its cached history needs no padded copy.
     public func conv3d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int, Int),
                        padding p: Conv3DPadding) throws -> Tensor {
         guard x.rank == 4, weight.rank == 5, weight.shape[1] == x.shape[0] else {
@@ -30,6 +32,17 @@ extension VulkanBackend {
         let (out, ob) = try context.output([cout, to, ho, wo])
         let n = to * ho * wo, k = cin * kt * kh * kw
         if out.count == 0 { return out }
+        if kh == 3, kw == 3, kt <= 3, stride == (1, 1, 1), to <= 65535 {
+            // The VAE's 3x3(x3) convolutions: a direct kernel over staged input patches.
+            let tilesW = (wo + 15) / 16, tiles = ((ho + 7) / 8) * tilesW
+            var push = PushConstants()
+            push.u(cout); push.u(cin); push.u(t); push.u(h); push.u(w); push.u(kt); push.u(to); push.u(ho); push.u(wo)
+            push.u(dw.offset); push.u(dx.offset); push.u(db?.offset ?? 0); push.u(roundFlags | (db == nil ? 0 : GEMMFlags.bias))
+            push.u(tilesW); push.u(p.timeFront); push.u(p.top); push.u(p.left)
+            try context.dispatch(.conv3dDirect, [dw.buffer, dx.buffer, (db ?? dw).buffer, ob], push,
+                                 groups: (tiles, (cout + 15) / 16, to))
+            return out
+        }
         var push = PushConstants()
         push.u(cout); push.u(n); push.u(k); push.u(dw.offset); push.u(dx.offset); push.u(db?.offset ?? 0); push.u(0)
         push.u(roundFlags | (db == nil ? 0 : GEMMFlags.bias))
