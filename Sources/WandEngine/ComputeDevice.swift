@@ -48,19 +48,19 @@ public struct ComputeDevice: Sendable {
         case .vulkan:
             let devices: [VulkanDeviceInfo]
             do { devices = try Vulkan.devices() } catch {
-                throw ComputeDeviceError(message: "device vulkan: \(error)")
+                throw ComputeDeviceError(message: "device vulkan: \(Self.reason(error))")
             }
             guard let device = Vulkan.explicitDevice(among: devices) else {
                 throw ComputeDeviceError(message: "device vulkan: no Vulkan device (the loader found no driver; "
                                          + "install the GPU's Vulkan driver, or mesa-vulkan-drivers for the CPU device lavapipe)")
             }
             do { return try vulkan(device, precision: precision, threads: threads) } catch {
-                throw ComputeDeviceError(message: "device vulkan: \(device.summary) could not be opened: \(error)")
+                throw ComputeDeviceError(message: "device vulkan: \(device.summary) could not be opened: \(Self.reason(error))")
             }
         case .auto:
             let devices: [VulkanDeviceInfo]
             do { devices = try Vulkan.devices() } catch {
-                return cpu(threads: threads, note: "auto: \(error); running on the CPU")
+                return cpu(threads: threads, note: "auto: no Vulkan (\(Self.reason(error))); running on the CPU")
             }
             guard let device = Vulkan.automaticDevice(among: devices) else {
                 let seen = devices.isEmpty ? "no Vulkan device" : devices.map(\.summary).joined(separator: ", ")
@@ -69,8 +69,10 @@ public struct ComputeDevice: Sendable {
             do {
                 return try vulkan(device, precision: precision, threads: threads, note: "auto: \(device.summary)")
             } catch {
-                return cpu(threads: threads, note: "auto: \(device.summary) could not be opened (\(error)); running on the CPU")
+                return cpu(threads: threads, note: "auto: \(device.summary) could not be opened (\(Self.reason(error))); running on the CPU")
             }
         }
     }
+
+    static func reason(_ error: any Error) -> String { (error as? VulkanError)?.message ?? "\(error)" }
 }

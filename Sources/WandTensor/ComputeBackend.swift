@@ -33,6 +33,9 @@ public protocol ComputeBackend: Sendable {
     /// a decode or encode ends.
     func releaseScratch()
     var name: String { get }
+    /// Waits until all work handed to the backend has run (a device backend queues it; the CPU
+    /// backend computes synchronously). Benchmarks call it before they stop the clock.
+    func synchronize() throws
 
     // Dense algebra
     /// [M, K] · [K, N] -> [M, N].

@@ -66,10 +66,7 @@ struct GenerateCommand: AsyncParsableCommand {
             let clip = try VideoDecoder.decode(path: video, maxFrames: request.frames)
             request.video = clip.frames.map { RGBImage(width: $0.width, height: $0.height, pixels: $0.pixels) }
         }
-        let compute: ComputeDevice
-        do { compute = try EngineDeviceChoice.open(device: device, precision: precision, threads: threads) } catch {
-            throw ValidationError("\(error)")
-        }
+        let compute = try EngineDeviceChoice.open(device: device, precision: precision, threads: threads)
         if let note = compute.note { FileHandle.standardError.write(Data("\(note)\n".utf8)) }
         FileHandle.standardError.write(Data("engine: \(compute.description)\n".utf8))
         let memory = compute.memoryBytes.map(Double.init) ?? Double(ProcessInfo.processInfo.physicalMemory)
