@@ -113,7 +113,7 @@ final class VulkanKernelTests: XCTestCase {
     func testConvolutionsAndInterpolation() throws {
         let vk = try VulkanTestDevice.backend()
         var g = TestValues(seed: 9)
-        let x = g.tensor([5, 3, 9, 19])   // 19 columns: over one 16-wide tile of the direct kernel
+        let x = g.tensor([5, 3, 19, 35])   // over one 16x32 tile of the direct kernel
         let cases: [(String, [Int], (Int, Int, Int), Conv3DPadding)] = [
             ("causal 3x3x3", [7, 5, 3, 3, 3], (1, 1, 1), .causal(time: 1, height: 1, width: 1)),
             ("1x1x1", [6, 5, 1, 1, 1], (1, 1, 1), .none),

@@ -1,10 +1,13 @@
 #version 450
 // Direct 3-D convolution for the VAE's common case: 3x3 spatial taps, kt <= 3 frames, stride 1.
-// A workgroup computes an 8x16 tile of one output frame for 16 output channels: it stages 4 input
-// channels' kt x 10 x 18 input patch (padding as zeros) and their weights in shared memory, then
-// each thread accumulates 2 positions x 16 channels over the 9·kt taps. Each input value is read
-// from device memory once per tile instead of once per tap (the implicit GEMM's im2col), which
-// makes layers with few channels (the full-resolution end of the decoder) cheap.
+// A workgroup computes a 16x32 tile of one output frame for 16 output channels: it stages 2 input
+// channels' kt x 18 x 34 input patch (padding as zeros) and their weights in shared memory; each
+// thread then owns 8 neighbouring positions of a row x 16 channels (128 sums in registers) and,
+// per input row of a tap, reads 10 input values and 3 x 16 weights for 384 FMAs. Each input value
+// comes from device memory once per tile rather than once per tap (the implicit GEMM's im2col),
+// and from shared memory once per 3 taps: memory accesses are what a CPU Vulkan driver (lavapipe)
+// pays for most, and few per FMA suit GPUs too.
+#extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
 layout(local_size_x = 64) in;
 layout(binding = 0) readonly buffer Wt { float w[]; };
@@ -16,10 +19,11 @@ layout(push_constant) uniform Push {
     int pf, pt, pl;
 } p;
 
-#define TH 8
-#define TW 16
+#define TH 16
+#define TW 32
 #define CO 16
-#define CI 4
+#define CI 2
+#define PW 8     // positions per thread, along a row
 
 shared float xs[CI][3][TH + 2][TW + 2];
 shared vec4 ws[CI][27][CO / 4];
@@ -29,12 +33,12 @@ void main() {
     uint th0 = (gl_WorkGroupID.x / p.tilesW) * TH, tw0 = (gl_WorkGroupID.x % p.tilesW) * TW;
     uint co0 = gl_WorkGroupID.y * CO, to = gl_WorkGroupID.z;
     bool roundOperands = (p.flags & 5u) != 0u;
-    uint r = tid / 8u, c0 = tid % 8u, c1 = c0 + 8u;
-    vec4 acc[2][CO / 4];
-    for (int j = 0; j < CO / 4; j++) { acc[0][j] = vec4(0.0); acc[1][j] = vec4(0.0); }
+    uint r = tid / 4u, cg = (tid % 4u) * PW;
+    vec4 acc[PW][CO / 4];
+    [[unroll]] for (int i = 0; i < PW; i++) [[unroll]] for (int j = 0; j < CO / 4; j++) acc[i][j] = vec4(0.0);
     uint taps = p.kt * 9u;
     for (uint ci0 = 0u; ci0 < p.cin; ci0 += CI) {
-        // Every divisor below is a compile-time constant (a runtime one costs a scalar division per
+        // Every divisor here is a compile-time constant (a runtime one costs a scalar division per
         // lane on a CPU device): the frame index dt is outermost, so `e < kt · patchSize` bounds it.
         const uint plane = (TH + 2) * (TW + 2), patchSize = CI * plane;
         for (uint e = tid; e < p.kt * patchSize; e += 64u) {
@@ -48,22 +52,25 @@ void main() {
         // Weights of all 27 (dt, dh, dw) slots; those past kt are never read.
         for (uint e = tid; e < CI * 27u * CO; e += 64u) {
             uint co = e % CO, slot = (e / CO) % 27u, ci = e / (CO * 27u);
-            uint dt = slot / 9u;
-            float v = (co0 + co < p.cout && ci0 + ci < p.cin && dt < p.kt)
+            float v = (co0 + co < p.cout && ci0 + ci < p.cin && slot / 9u < p.kt)
                 ? w[p.offW + ((co0 + co) * p.cin + ci0 + ci) * taps + slot] : 0.0;
             ws[ci][slot][co / 4u][co % 4u] = roundOperands ? roundF16(v) : v;
         }
         barrier();
         for (uint ci = 0u; ci < CI; ci++) {
             for (uint dt = 0u; dt < p.kt; dt++) {
-                for (uint dh = 0u; dh < 3u; dh++) {
-                    for (uint dw = 0u; dw < 3u; dw++) {
-                        float x0 = xs[ci][dt][r + dh][c0 + dw], x1 = xs[ci][dt][r + dh][c1 + dw];
+                [[unroll]] for (uint dh = 0u; dh < 3u; dh++) {
+                    // Fully unrolled, so the small arrays below are registers (a CPU device keeps a
+                    // dynamically indexed array in memory).
+                    float xrow[PW + 2];
+                    [[unroll]] for (int i = 0; i < PW + 2; i++) xrow[i] = xs[ci][dt][r + dh][cg + uint(i)];
+                    [[unroll]] for (uint dw = 0u; dw < 3u; dw++) {
                         uint tap = (dt * 3u + dh) * 3u + dw;
-                        for (int j = 0; j < CO / 4; j++) {
-                            vec4 wv = ws[ci][tap][j];
-                            acc[0][j] = fma(vec4(x0), wv, acc[0][j]);
-                            acc[1][j] = fma(vec4(x1), wv, acc[1][j]);
+                        vec4 w4[CO / 4];
+                        [[unroll]] for (int j = 0; j < CO / 4; j++) w4[j] = ws[ci][tap][j];
+                        [[unroll]] for (int i = 0; i < PW; i++) {
+                            float xv = xrow[uint(i) + dw];
+                            [[unroll]] for (int j = 0; j < CO / 4; j++) acc[i][j] = fma(vec4(xv), w4[j], acc[i][j]);
                         }
                     }
                 }
@@ -73,13 +80,18 @@ void main() {
     }
     uint h = th0 + r;
     if (h >= p.Ho) return;
-    for (uint k = 0u; k < 2u; k++) {
-        uint wpos = tw0 + (k == 0u ? c0 : c1);
-        if (wpos >= p.Wo) continue;
-        for (uint co = 0u; co < CO; co++) {
-            if (co0 + co >= p.cout) break;
-            float b = (p.flags & 2u) != 0u ? bias[p.offBias + co0 + co] : 0.0;
-            o[(co0 + co) * p.To * p.Ho * p.Wo + (to * p.Ho + h) * p.Wo + wpos] = acc[k][co / 4u][co % 4u] + b;
+    // Unrolled with constant indices: indexing `acc` with a variable anywhere would keep the whole
+    // array in memory on a CPU device.
+    [[unroll]] for (int i = 0; i < PW; i++) {
+        uint wpos = tw0 + cg + uint(i);
+        [[unroll]] for (int j = 0; j < CO / 4; j++) {
+            [[unroll]] for (int c = 0; c < 4; c++) {
+                uint co = co0 + uint(4 * j + c);
+                if (wpos < p.Wo && co < p.cout) {
+                    float b = (p.flags & 2u) != 0u ? bias[p.offBias + co] : 0.0;
+                    o[co * p.To * p.Ho * p.Wo + (to * p.Ho + h) * p.Wo + wpos] = acc[i][j][c] + b;
+                }
+            }
         }
     }
 }

@@ -34,7 +34,7 @@ extension VulkanBackend {
         if out.count == 0 { return out }
         if kh == 3, kw == 3, kt <= 3, stride == (1, 1, 1), to <= 65535 {
             // The VAE's 3x3(x3) convolutions: a direct kernel over staged input patches.
-            let tilesW = (wo + 15) / 16, tiles = ((ho + 7) / 8) * tilesW
+            let tilesW = (wo + 31) / 32, tiles = ((ho + 15) / 16) * tilesW
             var push = PushConstants()
             push.u(cout); push.u(cin); push.u(t); push.u(h); push.u(w); push.u(kt); push.u(to); push.u(ho); push.u(wo)
             push.u(dw.offset); push.u(dx.offset); push.u(db?.offset ?? 0); push.u(roundFlags | (db == nil ? 0 : GEMMFlags.bias))
