@@ -461,21 +461,28 @@ int wvk_buffer_read(wvk_context *ctx, wvk_buffer *b, uint64_t offset, void *dest
     return status;
 }
 
-int wvk_buffer_copy(wvk_context *ctx, wvk_buffer *src, uint64_t src_offset, wvk_buffer *dst, uint64_t dst_offset,
-                    uint64_t bytes, char *error, size_t error_size) {
-    if (check_range(src, src_offset, bytes, error, error_size) != 0 ||
-        check_range(dst, dst_offset, bytes, error, error_size) != 0)
+int wvk_buffer_copy(wvk_context *ctx, wvk_buffer *src, uint64_t src_offset, uint64_t src_pitch, wvk_buffer *dst,
+                    uint64_t dst_offset, uint64_t dst_pitch, uint64_t row_bytes, uint32_t rows, char *error,
+                    size_t error_size) {
+    if (rows == 0 || row_bytes == 0) return 0;
+    uint64_t src_span = src_pitch * (rows - 1) + row_bytes, dst_span = dst_pitch * (rows - 1) + row_bytes;
+    if (check_range(src, src_offset, src_span, error, error_size) != 0 ||
+        check_range(dst, dst_offset, dst_span, error, error_size) != 0)
         return -1;
-    if (bytes == 0) return 0;
+    VkBufferCopy *regions = malloc(sizeof(VkBufferCopy) * rows);
+    if (!regions) return fail_text(error, error_size, "out of host memory");
+    for (uint32_t r = 0; r < rows; r++)
+        regions[r] = (VkBufferCopy){.srcOffset = src_offset + r * src_pitch, .dstOffset = dst_offset + r * dst_pitch,
+                                    .size = row_bytes};
     pthread_mutex_lock(&ctx->lock);
     int status = begin(ctx, error, error_size);
     if (status == 0) {
-        VkBufferCopy region = {.srcOffset = src_offset, .dstOffset = dst_offset, .size = bytes};
-        ctx->vkCmdCopyBuffer(ctx->commands, src->buffer, dst->buffer, 1, &region);
+        ctx->vkCmdCopyBuffer(ctx->commands, src->buffer, dst->buffer, rows, regions);
         barrier_between_ops(ctx);
         src->used_batch = dst->used_batch = ctx->batch;
     }
     pthread_mutex_unlock(&ctx->lock);
+    free(regions);
     return status;
 }
 

@@ -63,9 +63,11 @@ int wvk_buffer_write(wvk_context *ctx, wvk_buffer *buffer, uint64_t offset, cons
 /// Buffer -> host; runs all recorded work first.
 int wvk_buffer_read(wvk_context *ctx, wvk_buffer *buffer, uint64_t offset, void *destination, uint64_t bytes,
                     char *error, size_t error_size);
-/// Buffer -> buffer, recorded.
-int wvk_buffer_copy(wvk_context *ctx, wvk_buffer *source, uint64_t source_offset, wvk_buffer *destination,
-                    uint64_t destination_offset, uint64_t bytes, char *error, size_t error_size);
+/// Buffer -> buffer, recorded: `rows` rows of `row_bytes`, `source_pitch` / `destination_pitch`
+/// bytes apart (one row: a plain copy).
+int wvk_buffer_copy(wvk_context *ctx, wvk_buffer *source, uint64_t source_offset, uint64_t source_pitch,
+                    wvk_buffer *destination, uint64_t destination_offset, uint64_t destination_pitch,
+                    uint64_t row_bytes, uint32_t rows, char *error, size_t error_size);
 
 /// A compute pipeline over `bindings` storage buffers (bindings 0..n-1 of set 0) and up to
 /// 128 bytes of push constants.

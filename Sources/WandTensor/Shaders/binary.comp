@@ -15,7 +15,9 @@ layout(push_constant) uniform Push {
 void main() {
     for (uint i = gl_GlobalInvocationID.x; i < p.n; i += GRID_STRIDE) {
         uint rem = i, ia = p.offA, ib = p.offB;
-        for (int d = int(p.rank) - 1; d >= 0; d--) {
+        // A merged single dim (same-shape operands, a scalar) needs no division.
+        if (p.rank == 1u) { ia += i * p.sa[0]; ib += i * p.sb[0]; rem = 0u; }
+        else for (int d = int(p.rank) - 1; d >= 0; d--) {
             uint c = rem % p.shape[d];
             rem /= p.shape[d];
             ia += c * p.sa[d];

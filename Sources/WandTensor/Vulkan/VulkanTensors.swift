@@ -1,3 +1,5 @@
+import CWandVulkan
+
 // Tensors on a Vulkan context: device buffers behind inputs (uploaded once and kept with the
 // host storage), fresh device outputs, and the data-movement kernels (strided copy, fill) that
 // TensorStorage's DeviceMemory hooks run.
@@ -58,6 +60,17 @@ extension VulkanContext {
         if n == 0 { return }
         let source = try operand(view)
         let (shape, ss, ds) = Self.collapse(view.shape, view.strides, strides)
+        // Rows contiguous on both sides (a whole tensor, a part of a concatenation, a slice of
+        // frames): a transfer copy, no shader.
+        if ss.last == 1, ds.last == 1, shape.count <= 2, (shape.count == 1 || shape[0] <= 65536) {
+            let rows = shape.count == 1 ? 1 : shape[0], row = shape.last!
+            var error = Vulkan.errorBuffer()
+            try check(wvk_buffer_copy(handle, source.buffer.handle, UInt64(source.offset * 4),
+                                      UInt64((shape.count == 1 ? 0 : ss[0]) * 4), destination.handle, UInt64(offset * 4),
+                                      UInt64((shape.count == 1 ? 0 : ds[0]) * 4), UInt64(row * 4), UInt32(rows),
+                                      &error, error.count), error)
+            return
+        }
         guard shape.count <= 8 else {
             throw TensorError.unsupported(op: "copy", detail: "rank \(shape.count) view after merging dims (at most 8)")
         }
