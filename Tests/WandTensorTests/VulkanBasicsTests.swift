@@ -59,4 +59,24 @@ final class VulkanBasicsTests: XCTestCase {
         let sliced = try a.sliced(dim: 2, 1..<6, step: 2).contiguous()
         XCTAssertEqual(sliced.array, try hostA.sliced(dim: 2, 1..<6, step: 2).contiguous().array)
     }
+
+    func testBuffersArePooledFreedAndCounted() throws {
+        let vk = try VulkanTestDevice.backend()
+        vk.releaseScratch()
+        let before = vk.deviceBytesLive
+        do {
+            let x = try vk.add(Tensor(filled: 1, shape: [1000]), Tensor(filled: 2, shape: [1]))
+            XCTAssertEqual(x.array.first, 3)
+            XCTAssertGreaterThanOrEqual(vk.deviceBytesLive, before + 4000)
+        }
+        try vk.synchronize()
+        XCTAssertGreaterThan(vk.deviceBytesPooled, 0, "the freed result waits in the pool for the next op")
+        vk.releaseScratch()
+        XCTAssertEqual(vk.deviceBytesPooled, 0)
+        // What a model's weights occupy once used: 16-bit stays 16-bit, f32 halves in the f16 mode.
+        XCTAssertEqual(vk.residentBytes(storedAs: .bf16, count: 10), 20)
+        XCTAssertEqual(vk.residentBytes(storedAs: .fp8e4m3, count: 10), 20)
+        XCTAssertEqual(vk.residentBytes(storedAs: .f32, count: 10), 40)
+        XCTAssertEqual(try VulkanTestDevice.backend(.f16).residentBytes(storedAs: .f32, count: 10), 20)
+    }
 }
