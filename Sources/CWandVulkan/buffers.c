@@ -193,6 +193,10 @@ int wvk_buffer_write(wvk_context *ctx, wvk_buffer *b, uint64_t offset, const voi
             staging->used_batch = b->used_batch = ctx->batch;
         }
         if (staging) wvk_release_locked(ctx, staging);
+        // Staging buffers live until the copies that read them have run: a model's weights
+        // uploaded during one batch would otherwise all sit in host memory at once.
+        if (status == 0) ctx->staging_pending += bytes;
+        if (status == 0 && ctx->staging_pending > WVK_STAGING_LIMIT) status = wvk_flush_locked(ctx, error, error_size);
     }
     pthread_mutex_unlock(&ctx->lock);
     return status;

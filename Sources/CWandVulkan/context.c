@@ -58,6 +58,7 @@ int wvk_flush_locked(wvk_context *ctx, char *error, size_t error_size) {
         ctx->submits++;
     }
     ctx->batch++;
+    ctx->staging_pending = 0;
     if (ctx->sets_used) {
         ctx->vkResetDescriptorPool(ctx->device, ctx->descriptor_pool, 0);
         ctx->sets_used = 0;

@@ -11,6 +11,8 @@
 #define WVK_MAX_BINDINGS 8
 #define WVK_PUSH_BYTES 128
 #define WVK_CLASSES 256
+/// Bytes of pending staging copies after which a write submits the batch (see wvk_buffer_write).
+#define WVK_STAGING_LIMIT (256ull << 20)
 
 struct wvk_buffer {
     VkBuffer buffer;
@@ -52,6 +54,7 @@ struct wvk_context {
     struct wvk_buffer *deferred;           // released while busy
     struct wvk_buffer *pool[2][WVK_CLASSES];  // [host][class] free lists
     uint64_t pooled_bytes, live_bytes, pool_cap;
+    uint64_t staging_pending;              // bytes of staging copies in the batch being recorded
     uint64_t dispatches, submits;
 #define WVK_DECLARE_MEMBER(name) PFN_##name name;
     WVK_DEVICE_FUNCTIONS(WVK_DECLARE_MEMBER)
