@@ -97,6 +97,10 @@ final class VulkanContext: @unchecked Sendable {
                   groups: (Int, Int, Int)) throws {
         let p = try pipeline(kernel)
         precondition(buffers.count == kernel.bindings, "\(kernel.name) binds \(kernel.bindings) buffers")
+        // 65535 workgroups per dimension is what every Vulkan device supports.
+        guard groups.0 <= 65535, groups.1 <= 65535, groups.2 <= 65535 else {
+            throw TensorError.unsupported(op: kernel.name, detail: "\(groups) workgroups: the tensor is too large for one dispatch")
+        }
         precondition(push.words.count <= 32, "\(kernel.name): push constants over 128 bytes")
         var error = Vulkan.errorBuffer()
         let handles: [OpaquePointer?] = buffers.map { $0.handle }
