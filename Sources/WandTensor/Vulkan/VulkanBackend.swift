@@ -29,7 +29,7 @@ public struct VulkanBackend: ComputeBackend {
             }
             chosen = d
         }
-        context = try VulkanContext(device: chosen, forceStaging: forceStaging)
+        context = try VulkanContext.shared(device: chosen, forceStaging: forceStaging)
         self.precision = precision
         fallback = CPUBackend(threads: threads)
     }

@@ -66,6 +66,21 @@ final class VulkanContext: @unchecked Sendable {
 
     deinit { wvk_context_destroy(handle) }
 
+    private static let sharedLock = VulkanLock()
+    nonisolated(unsafe) private static var sharedContexts: [String: VulkanContext] = [:]
+
+    /// One context per device for the process: backends of either precision share its pipelines
+    /// (compiled once; a CPU driver compiles each in LLVM), its pool and its resident weights.
+    static func shared(device: VulkanDeviceInfo, forceStaging: Bool) throws -> VulkanContext {
+        try sharedLock.withLock {
+            let key = "\(device.index) \(forceStaging)"
+            if let c = sharedContexts[key] { return c }
+            let c = try VulkanContext(device: device, forceStaging: forceStaging)
+            sharedContexts[key] = c
+            return c
+        }
+    }
+
     func check(_ status: Int32, _ error: [CChar]) throws {
         if status != 0 { throw VulkanError(Vulkan.message(error)) }
     }
