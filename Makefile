@@ -9,11 +9,13 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Build-time and run-time system packages (Debian 12). libcurl4 is what Foundation's URLSession
 # runs on (webhooks); ca-certificates lets it check https:// receivers.
 # libpq-dev is the PostgreSQL client of the shared queue (`queue: {backend: postgres}`);
-# postgresql is the server the multi-host tests start in a temporary folder.
+# postgresql is the server the multi-host tests start in a temporary folder. glslc compiles the
+# Vulkan shaders at build time and libvulkan-dev has their C headers; the binary opens libvulkan1
+# with dlopen, and mesa-vulkan-drivers' lavapipe (a CPU Vulkan device) runs the Vulkan tests anywhere.
 DEBS := pkg-config libsystemd-dev libinotifytools0-dev libopenblas-dev libyaml-dev libsqlite3-dev \
         libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev \
         ffmpeg fonts-dejavu-core fonts-ipafont-gothic libcurl4 ca-certificates \
-        libpq-dev postgresql
+        libpq-dev postgresql glslc libvulkan-dev libvulkan1 mesa-vulkan-drivers
 
 .PHONY: deps build release test demo install clean
 

@@ -28,7 +28,12 @@ let package = Package(
         // The engine side: tensors -> models -> engine. No full Foundation below WandEngine.
         // CWandKernels: WandTensor's AVX2/AVX-512 inner loops (runtime CPU dispatch, portable fallback).
         .target(name: "CWandKernels", path: "Sources/CWandKernels"),
-        .target(name: "WandTensor", dependencies: ["CBLAS", "CWandKernels"]),
+        // CWandVulkan: the Vulkan runtime (libvulkan.so.1 opened with dlopen, headers from
+        // libvulkan-dev); SPIRVShaders compiles WandTensor's GLSL compute shaders with glslc.
+        .target(name: "CWandVulkan", path: "Sources/CWandVulkan", linkerSettings: [.linkedLibrary("dl")]),
+        .plugin(name: "SPIRVShaders", capability: .buildTool(), path: "Plugins/SPIRVShaders"),
+        .target(name: "WandTensor", dependencies: ["CBLAS", "CWandKernels", "CWandVulkan"],
+                plugins: ["SPIRVShaders"]),
         .target(name: "WandModels", dependencies: ["WandTensor"]),
         .target(name: "WandEngine", dependencies: ["WandModels", "WandTensor", "WandMedia"]),
 

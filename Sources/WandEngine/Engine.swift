@@ -5,23 +5,26 @@ import WandTensor
 /// recently used by the memory budget), and runs one generation at a time. Everything the daemon
 /// and `wand generate` produce goes through here.
 public actor Engine: VideoGenerator {
-    public let backend: CPUBackend
+    public let backend: any ComputeBackend
     public let cache: ResidentModelCache
     /// The dtype LoRA-merged weights are kept in.
     public let loraPrecision: LoRAMergePrecision
+    /// The device, for logs and the sidecar (`ComputeDevice.description`).
+    public nonisolated let deviceDescription: String
 
-    /// `memoryBudgetBytes`: how much the loaded models may occupy; `keepWarm`: model folder paths
-    /// that are never evicted.
-    public init(memoryBudgetBytes: Int, keepWarm: Set<String> = [], threads: Int? = nil,
+    /// `memoryBudgetBytes`: how much the loaded models may occupy (on the device for a device
+    /// backend); `keepWarm`: model folder paths (or LoRA cache keys) that are never evicted;
+    /// `device`: nil is the CPU.
+    public init(memoryBudgetBytes: Int, keepWarm: Set<String> = [], threads: Int? = nil, device: ComputeDevice? = nil,
                 loraPrecision: LoRAMergePrecision = .stored) {
-        backend = CPUBackend(threads: threads)
+        let device = device ?? ComputeDevice.cpu(threads: threads)
+        backend = device.backend
+        deviceDescription = device.description
         // S2V and Animate models are cached under their own keys, pinned alike.
         cache = ResidentModelCache(budgetBytes: memoryBudgetBytes,
                                    pinned: keepWarm.union(keepWarm.map(S2VModelSet.cacheKey)).union(keepWarm.map { "animate:" + $0 }))
         self.loraPrecision = loraPrecision
     }
-
-    public nonisolated var deviceDescription: String { "cpu (OpenBLAS)" }
 
     /// The warm cache's key for a model folder with LoRAs (the folder alone without): what
     /// `keepWarm` must hold to pin such a model.

@@ -10,6 +10,7 @@ import Glibc
 public struct CPUBackend: ComputeBackend {
     public let threads: Int
     public var name: String { "cpu(openblas, \(threads) threads)" }
+    public func synchronize() throws {}
 
     public init(threads: Int? = nil) {
         let available = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))

@@ -1,5 +1,6 @@
-// What the models compute with. Models hold a `any ComputeBackend` and call these ops only, so a
-// CUDA backend can be added later without touching model code. Shapes follow one sample, no batch:
+// What the models compute with. Models hold a `any ComputeBackend` and call these ops only: the
+// CPU backend (OpenBLAS) and the Vulkan backend (results resident on the device) run the same
+// model code. Shapes follow one sample, no batch:
 // token streams are [L, features], attention operands [L, heads, headDim], video tensors
 // [C, T, H, W], images [C, H, W]. Weights are [out, in] like PyTorch stores them.
 public enum GELUApproximation: Sendable { case none, tanh }
@@ -32,6 +33,9 @@ public protocol ComputeBackend: Sendable {
     /// a decode or encode ends.
     func releaseScratch()
     var name: String { get }
+    /// Waits until all work handed to the backend has run (a device backend queues it; the CPU
+    /// backend computes synchronously). Benchmarks call it before they stop the clock.
+    func synchronize() throws
 
     // Dense algebra
     /// [M, K] · [K, N] -> [M, N].
@@ -51,6 +55,12 @@ public protocol ComputeBackend: Sendable {
     func channelRMSNorm(_ x: Tensor, gamma: Tensor, bias: Tensor?) throws -> Tensor
     /// GroupNorm of [C, ...] in `groups` groups, affine optional.
     func groupNorm(_ x: Tensor, groups: Int, weight: Tensor?, bias: Tensor?, eps: Float) throws -> Tensor
+    /// The DiT's adaLN: LayerNorm of x [L, d] without affine, then `y·(1 + table[u, scale]) +
+    /// table[u, shift]` with `table` [U, chunks, d] and u = rows[r] for token r (`rows`: [L] row
+    /// numbers stored as floats; nil: every token uses row 0).
+    func modulatedLayerNorm(_ x: Tensor, table: Tensor, shift: Int, scale: Int, rows: Tensor?, eps: Float) throws -> Tensor
+    /// The DiT's gated residual: `x + delta · table[u, gate]` (table and rows as above).
+    func gatedAdd(_ x: Tensor, _ delta: Tensor, table: Tensor, gate: Int, rows: Tensor?) throws -> Tensor
 
     // Elementwise
     func softmax(_ x: Tensor) throws -> Tensor
@@ -62,6 +72,8 @@ public protocol ComputeBackend: Sendable {
     func mul(_ a: Tensor, _ b: Tensor) throws -> Tensor
     /// a − b with PyTorch broadcasting.
     func sub(_ a: Tensor, _ b: Tensor) throws -> Tensor
+    /// a / b with PyTorch broadcasting.
+    func div(_ a: Tensor, _ b: Tensor) throws -> Tensor
     /// x · scale + shift with scalar scale and shift.
     func affine(_ x: Tensor, scale: Float, shift: Float) -> Tensor
     func clamp(_ x: Tensor, lower: Float, upper: Float) -> Tensor

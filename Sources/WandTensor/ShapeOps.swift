@@ -7,6 +7,9 @@ extension Tensor {
             throw TensorError.invalidArgument(op: "pad", detail: "pads \(pads) for shape \(shape)")
         }
         let newShape = zip(shape, pads).map { $0 + $1.0 + $1.1 }
+        if storage.isDeviceOnly, let device = storage.deviceMemory {
+            return try device.assemble(shape: newShape, fill: value, parts: [(self, pads.map(\.0))])
+        }
         let out = Tensor(filled: value, shape: newShape)
         try out.assign(self, at: pads.map(\.0))
         return out
@@ -22,11 +25,12 @@ extension Tensor {
         let inner = src.shape.last ?? 1
         let rows = src.count / Swift.max(inner, 1)
         let dstStrides = strides
+        let dst = storage.pointer, srcPointer = src.storage.readPointer + src.offset
         var index = [Int](repeating: 0, count: Swift.max(rank - 1, 0))
         for r in 0..<rows {
             var o = offset + (origin.last ?? 0)
             for d in 0..<(rank - 1) { o += (index[d] + origin[d]) * dstStrides[d] }
-            (storage.pointer + o).update(from: src.data + r * inner, count: inner)
+            (dst + o).update(from: srcPointer + r * inner, count: inner)
             var d = rank - 2
             while d >= 0 {
                 index[d] += 1
@@ -47,6 +51,17 @@ extension Tensor {
         }
         var shape = first.shape
         shape[dim] = parts.map { $0.shape[dim] }.reduce(0, +)
+        // Parts on a device are joined there (host parts are uploaded to it).
+        if let device = parts.lazy.filter({ $0.storage.isDeviceOnly }).compactMap({ $0.storage.deviceMemory }).first {
+            var at = 0
+            let placed = parts.map { p -> (tensor: Tensor, origin: [Int]) in
+                var origin = [Int](repeating: 0, count: first.rank)
+                origin[dim] = at
+                at += p.shape[dim]
+                return (p, origin)
+            }
+            return try device.assemble(shape: shape, fill: 0, parts: placed)
+        }
         let out = Tensor(uninitialized: shape)
         var at = 0
         for p in parts {

@@ -59,9 +59,10 @@ public struct Tensor: Sendable {
     /// Pointer to element 0. Only meaningful as a dense buffer when `isContiguous`.
     public var data: UnsafeMutablePointer<Float> { storage.pointer + offset }
 
+    /// Read access (a device result is copied back, and stays valid on the device).
     public func withData<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
         let c = contiguous()
-        return try body(UnsafeBufferPointer(start: c.data, count: c.count))
+        return try body(UnsafeBufferPointer(start: c.storage.readPointer + c.offset, count: c.count))
     }
 
     /// Write access; see TensorStorage for when this is allowed.
@@ -75,20 +76,22 @@ public struct Tensor: Sendable {
     public subscript(_ index: Int...) -> Float {
         var o = offset
         for (i, ix) in index.enumerated() { o += ix * strides[i] }
-        return storage.pointer[o]
+        return storage.readPointer[o]
     }
 
     /// A contiguous copy, or self when already contiguous.
+    /// Data on a device is copied there (by the device's strided copy), host data on the host.
     public func contiguous() -> Tensor {
         if isContiguous { return self }
+        if storage.isDeviceOnly, let device = storage.deviceMemory, let copy = try? device.gather(self) { return copy }
         let out = Tensor(uninitialized: shape)
         let dst = out.data
         let n = rank
-        if n == 0 { dst[0] = storage.pointer[offset]; return out }
+        if n == 0 { dst[0] = storage.readPointer[offset]; return out }
         // Walk the index space with the innermost dimension as a strided copy loop.
         var index = [Int](repeating: 0, count: n)
         let inner = shape[n - 1], innerStride = strides[n - 1]
-        let src = storage.pointer
+        let src = storage.readPointer
         var written = 0
         let total = count
         while written < total {

@@ -5,6 +5,11 @@ extension CPUBackend {
         try broadcastBinary("sub", a, b, vector: { $0 - $1 }, scalar: { $0 - $1 })
     }
 
+    /// a / b with PyTorch broadcasting.
+    public func div(_ a: Tensor, _ b: Tensor) throws -> Tensor {
+        try broadcastBinary("div", a, b, vector: { $0 / $1 }, scalar: { $0 / $1 })
+    }
+
     /// x · s + t elementwise (scalars).
     public func affine(_ x: Tensor, scale s: Float, shift t: Float = 0) -> Tensor {
         map(x, vector: { $0 * s + t }, scalar: { $0 * s + t })
@@ -31,7 +36,7 @@ extension Tensor {
             guard i >= 0, i < shape[0] else {
                 throw TensorError.invalidArgument(op: "gatherRows", detail: "index \(i) outside 0..<\(shape[0])")
             }
-            (out.data + r * width).update(from: table.data + i * width, count: width)
+            (out.data + r * width).update(from: table.storage.readPointer + table.offset + i * width, count: width)
         }
         return out
     }

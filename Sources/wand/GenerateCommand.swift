@@ -3,6 +3,7 @@ import Foundation
 import WandDaemon
 import WandEngine
 import WandMedia
+import WandTensor
 
 struct GenerateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -28,6 +29,8 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(name: .long) var out: String
     @Option(name: .long, help: "Also save the final latents (before decoding) as safetensors.") var latentsOut: String?
     @Option(name: .long, help: "Compute threads (default: all cores).") var threads: Int?
+    @Option(name: .long, help: "auto (a discrete GPU through Vulkan if there is one, else the CPU) | cpu | vulkan") var device: String = "auto"
+    @Option(name: .long, help: "On a Vulkan device: f32, or f16 GEMM and attention operands.") var precision: String = "f32"
     @Option(name: .long, help: "Decode in spatial tiles of this many pixels (e.g. 256) to bound the VAE's memory.") var vaeTile: Int?
     @Option(name: .long, help: "animate: the preprocessed pose video (src_pose.mp4); --image is the character.") var poseVideo: String?
     @Option(name: .long, help: "animate: the 512x512 face crops (src_face.mp4).") var faceVideo: String?
@@ -82,7 +85,11 @@ struct GenerateCommand: AsyncParsableCommand {
             let clip = try VideoDecoder.decode(path: video, maxFrames: request.frames)
             request.video = clip.frames.map { RGBImage(width: $0.width, height: $0.height, pixels: $0.pixels) }
         }
-        let engine = Engine(memoryBudgetBytes: Int(Double(ProcessInfo.processInfo.physicalMemory) * 0.9), threads: threads)
+        let compute = try EngineDeviceChoice.open(device: device, precision: precision, threads: threads)
+        if let note = compute.note { FileHandle.standardError.write(Data("\(note)\n".utf8)) }
+        FileHandle.standardError.write(Data("engine: \(compute.description)\n".utf8))
+        let memory = compute.memoryBytes.map(Double.init) ?? Double(ProcessInfo.processInfo.physicalMemory)
+        let engine = Engine(memoryBudgetBytes: Int(memory * 0.9), threads: threads, device: compute)
         let meter = ProgressMeter()
         let result = try await engine.generate(request, progress: { meter.report($0) }, isCancelled: { false })
         meter.finish()
@@ -96,6 +103,12 @@ struct GenerateCommand: AsyncParsableCommand {
             options: VideoPublisher.Options(settings: VideoEncoderSettings(fps: result.fps), writeNFO: false, writePoster: false))
         if let payload = written.payloadHex { print("invisible watermark payload \(payload) (job id \(jobID))") }
         if let latentsOut { try writeSafetensors(name: "latents", shape: result.latentShape, values: result.latents, to: latentsOut) }
+        if let vk = compute.backend as? VulkanBackend, !vk.kernelProfile.isEmpty {
+            // WAND_VULKAN_PROFILE=1: where the device time went.
+            for k in vk.kernelProfile {
+                FileHandle.standardError.write(Data(String(format: "kernel %@: %d dispatches, %.3f s\n", k.kernel, k.count, k.seconds).utf8))
+            }
+        }
         let t = result.timings
         print("wrote \(out): \(result.frames.count) frames \(result.width)x\(result.height) @ \(result.fps) fps, seed \(request.seed)")
         for l in result.loras { print("lora \(l.path) strength \(l.strength) expert \(l.expert.rawValue): \(l.mergedTensors) tensors merged, sha256 \(l.sha256)") }

@@ -21,18 +21,23 @@ struct ServeCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data((error.description + "\n").utf8))
             throw ExitCode(1)
         }
-        if cfg.engine.device == .cuda {
-            FileHandle.standardError.write(Data("\(config): error: engine.device is cuda, but this build of Wand has no CUDA backend yet; use auto or cpu\n".utf8))
+        let device: ComputeDevice
+        do { device = try EngineDeviceChoice.open(cfg.engine) } catch {
+            FileHandle.standardError.write(Data("\(config): error: \(error)\n".utf8))
             throw ExitCode(1)
         }
-        let memory = Double(ProcessInfo.processInfo.physicalMemory)
+        if let note = device.note { Log.emit(.info, note, [:]) }
+        Log.emit(.info, "engine: \(device.description)", [:])
+        // The budget is a share of the device's memory on a GPU, of RAM on the CPU.
+        let memory = device.memoryBytes.map(Double.init) ?? Double(ProcessInfo.processInfo.physicalMemory)
         // A model with LoRAs is cached under its folder + LoRA set, so that is what is pinned.
         let keepWarm = Set(cfg.engine.keepWarm.compactMap { name -> String? in
             guard let m = cfg.models[name] else { return nil }
             let loras = m.loras.map { LoRARequest(path: $0.path.path, strength: $0.strength, expert: $0.expert) }
             return (try? Engine.cacheKey(modelPath: m.path.path, loras: loras)) ?? m.path.path
         })
-        let engine = Engine(memoryBudgetBytes: Int(memory * cfg.engine.memoryBudget), keepWarm: keepWarm, threads: cfg.engine.threads,
+        let engine = Engine(memoryBudgetBytes: Int(memory * cfg.engine.memoryBudget), keepWarm: keepWarm,
+                            threads: cfg.engine.threads, device: device,
                             loraPrecision: cfg.engine.loraMerge == .f32 ? .f32 : .stored)
         // Structured journald entries under systemd (JOB_ID, JOB_NAME on a job's lines),
         // timestamped lines on stderr otherwise.

@@ -9,6 +9,7 @@ struct Wand: AsyncParsableCommand {
         subcommands: [ServeCommand.self, ValidateCommand.self, GenerateCommand.self,
                       StatusCommand.self, QueueCommand.self, CancelCommand.self, RetryCommand.self,
                       PauseCommand.self, ResumeCommand.self, ReloadCommand.self,
-                      InspectCommand.self, DetectCommand.self, WatermarkSampleCommand.self, Bench.self]
+                      InspectCommand.self, DetectCommand.self, WatermarkSampleCommand.self, Bench.self,
+                      DevicesCommand.self]
     )
 }

@@ -142,9 +142,10 @@ public enum ConfigLoader {
             }
         }
         if let v = keys["engine"] {
-            let ek = r.mapping(v.value, allowed: ["device", "memory_budget", "keep_warm", "threads", "vae_tiling", "lora_merge"], context: "engine")
+            let ek = r.mapping(v.value, allowed: ["device", "precision", "memory_budget", "keep_warm", "threads", "vae_tiling", "lora_merge"], context: "engine")
             if let m = ek["lora_merge"], let e = r.choice(m.value, key: "lora_merge", as: LoRAMergeDType.self) { c.engine.loraMerge = e.value }
             if let d = ek["device"], let e = r.choice(d.value, key: "device", as: EngineDevice.self) { c.engine.device = e.value }
+            if let d = ek["precision"], let e = r.choice(d.value, key: "precision", as: EnginePrecision.self) { c.engine.precision = e.value }
             if let m = ek["memory_budget"], let p = r.percentage(m.value, key: "memory_budget") { c.engine.memoryBudget = p.value }
             if let t = ek["threads"] {
                 if t.value.string == "auto" { c.engine.threads = nil }

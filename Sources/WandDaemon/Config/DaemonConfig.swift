@@ -164,10 +164,17 @@ public struct ModelConfig: Sendable, Hashable {
 /// once like ComfyUI's merge) or in f32 (exact, up to twice the memory of a bf16 model's merged tensors).
 public enum LoRAMergeDType: String, Sendable, Hashable, Codable, CaseIterable { case stored, f32 }
 
-public enum EngineDevice: String, Sendable, Hashable, Codable, CaseIterable { case auto, cpu, cuda }
+/// `engine.device`. auto: a discrete GPU through Vulkan when there is one, else the CPU; vulkan:
+/// the best Vulkan device (a CPU one such as lavapipe included). cuda is accepted for configs that
+/// name it and refused by `wand serve` (there is no CUDA backend: NVIDIA GPUs run Vulkan).
+public enum EngineDevice: String, Sendable, Hashable, Codable, CaseIterable { case auto, cpu, vulkan, cuda }
+
+/// `engine.precision` on a Vulkan device: f32, or f16 GEMM/attention operands (f32 sums).
+public enum EnginePrecision: String, Sendable, Hashable, Codable, CaseIterable { case f32, f16 }
 
 public struct EngineConfig: Sendable, Hashable {
     public var device: EngineDevice
+    public var precision: EnginePrecision = .f32
     /// Fraction (0...1] of RAM (CPU) or device memory the engine may use; written `80%`.
     public var memoryBudget: Double
     /// Model names kept loaded between jobs.

@@ -18,7 +18,7 @@ public final class WanAnimateModelSet: Sendable {
     public let vae: WanVAE
     public let residentBytes: Int
 
-    public init(folder: WanModelFolder, backend: CPUBackend) throws {
+    public init(folder: WanModelFolder, backend: any ComputeBackend) throws {
         self.folder = folder
         guard folder.transformers.count == 1 else {
             throw EngineError(.badModelFolder, "an Animate model has one DiT, this folder has \(folder.transformers.count)", path: folder.path)

@@ -9,10 +9,11 @@ public final class WanModelSet: Sendable {
     public let textEncoder: UMT5Encoder
     public let experts: [WanDiT]
     public let vae: WanVAE
-    /// Resident bytes, for the model cache's budget (mapped weights count at their file size).
+    /// Resident bytes, for the model cache's budget: on the CPU the mapped weights at their file
+    /// size, on a device backend the device copies the weights get once used.
     public let residentBytes: Int
 
-    public init(folder: WanModelFolder, backend: CPUBackend) throws {
+    public init(folder: WanModelFolder, backend: any ComputeBackend) throws {
         self.folder = folder
         if folder.tokenizer.hasSuffix(".json") {
             tokenizer = try UnigramTokenizer(tokenizerJSONPath: folder.tokenizer)
@@ -25,14 +26,14 @@ public final class WanModelSet: Sendable {
         let encoderConfig = folder.layout == .diffusers
             ? try UMT5Config(configFile: folder.textEncoder + "/config.json") : UMT5Config.xxl
         textEncoder = try UMT5Encoder(config: encoderConfig, weights: encoderWeights, path: folder.textEncoder, backend: backend)
-        bytes += encoderWeights.byteCount
+        bytes += Self.residentBytes(encoderWeights, backend)
 
         var experts: [WanDiT] = []
         for path in folder.transformers {
             let weights = try openWeights(path)
             let config = try WanDiTConfig(configFile: path + "/config.json")
             experts.append(try WanDiT(config: config, weights: weights, path: path, backend: backend))
-            bytes += weights.byteCount
+            bytes += Self.residentBytes(weights, backend)
         }
         self.experts = experts
 
@@ -62,6 +63,11 @@ public final class WanModelSet: Sendable {
         vae = base.vae
         self.experts = experts
         self.residentBytes = residentBytes
+    }
+
+    static func residentBytes(_ set: WeightSet, _ backend: any ComputeBackend) -> Int {
+        guard let device = backend as? VulkanBackend else { return set.byteCount }
+        return set.tensors.reduce(0) { $0 + device.residentBytes(storedAs: $1.dtype, count: $1.elementCount) }
     }
 
     public var isTwoExpert: Bool { experts.count == 2 }

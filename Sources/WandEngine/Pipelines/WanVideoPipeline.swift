@@ -36,6 +36,8 @@ public struct WanVideoPipeline: Sendable {
         for expert in models.experts {
             contexts.append((try expert.prepareText(condRows), try uncondRows.map { try expert.prepareText($0) }))
         }
+        // A device backend queues its work: wait for it, so each stage's time is its own.
+        try models.vae.backend.synchronize()
         timings.textEncode = clock.lap()
 
         // Schedule and noise (torch.randn on a CPU generator: the same seed gives diffusers' noise).
@@ -86,6 +88,7 @@ public struct WanVideoPipeline: Sendable {
         case .s2v:
             throw EngineError(.unsupportedMode, "mode s2v runs on an S2V model folder through Engine (S2VPipeline), not on this pipeline")
         }
+        try models.vae.backend.synchronize()
         timings.inputEncode = clock.lap()
 
         // Denoise.
@@ -120,6 +123,7 @@ public struct WanVideoPipeline: Sendable {
         } else {
             video = try models.vae.decode(latents)
         }
+        try models.vae.backend.synchronize()
         timings.decode = clock.lap()
         return (latents, video)
     }

@@ -60,7 +60,7 @@ public final class S2VModelSet: Sendable {
     /// cache may hold the other pipelines' model set for the same folder.
     public static func cacheKey(_ path: String) -> String { "s2v:" + path }
 
-    public init(folder: S2VModelFolder, backend: CPUBackend) throws {
+    public init(folder: S2VModelFolder, backend: any ComputeBackend) throws {
         self.folder = folder
         tokenizer = folder.tokenizer.hasSuffix(".json")
             ? try UnigramTokenizer(tokenizerJSONPath: folder.tokenizer) : try UnigramTokenizer(spieceModelPath: folder.tokenizer)

@@ -26,7 +26,7 @@ struct AnimateMotionEncoder: Sendable {
 
     init(config c: WanAnimateConfig, weights w: ModelWeights) throws {
         func conv(_ name: String, bias: String?, k: Int, stride: Int = 1, padding: Int = 0, blur: Int? = nil) throws -> Conv {
-            let t = try w.widened(name)
+            let t = try w.widenedCopy(name)  // the equalized-lr scale is folded in below
             let fanIn = t.shape[1] * k * k
             let s = 1 / Float(fanIn).squareRoot()
             for i in 0..<t.count { t.data[i] *= s }
@@ -48,7 +48,7 @@ struct AnimateMotionEncoder: Sendable {
         convOut = try conv(m + "\(c.motionResolutions.count + 1).weight", bias: nil, k: 4)
         var linears: [(Tensor, Tensor)] = []
         for i in 0..<5 {
-            let t = try w.widened("motion_encoder.enc.fc.\(i).weight")
+            let t = try w.widenedCopy("motion_encoder.enc.fc.\(i).weight")
             let s = 1 / Float(t.shape[1]).squareRoot()
             for j in 0..<t.count { t.data[j] *= s }
             linears.append((t, try w.widened("motion_encoder.enc.fc.\(i).bias")))
@@ -60,7 +60,7 @@ struct AnimateMotionEncoder: Sendable {
     }
 
     /// One face crop `[3, size, size]` in [−1, 1] -> its motion vector (`motionEncoderDim` values).
-    func motion(_ face: Tensor, backend: CPUBackend) throws -> [Float] {
+    func motion(_ face: Tensor, backend: any ComputeBackend) throws -> [Float] {
         var h = try apply(convIn, face, backend)
         for (conv1, conv2, skip) in blocks {
             let main = try apply(conv2, try apply(conv1, h, backend), backend)
@@ -82,7 +82,7 @@ struct AnimateMotionEncoder: Sendable {
         return out
     }
 
-    func apply(_ c: Conv, _ x: Tensor, _ backend: CPUBackend) throws -> Tensor {
+    func apply(_ c: Conv, _ x: Tensor, _ backend: any ComputeBackend) throws -> Tensor {
         var x = x
         if let p = c.blurPadding { x = Self.blur(x, padding: p) }
         let y = try backend.conv2d(x, weight: c.weight, bias: nil, stride: (c.stride, c.stride), padding: (c.padding, c.padding))

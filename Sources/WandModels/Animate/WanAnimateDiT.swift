@@ -19,11 +19,11 @@ public final class WanAnimateDiT: Sendable {
     public let config: WanAnimateConfig
     public let layout: Layout
     public let weights: ModelWeights
-    let backend: CPUBackend
+    let backend: any ComputeBackend
 
     /// `weights` in the official layout (also under ComfyUI's `model.diffusion_model.` prefix) or
     /// the diffusers layout. ComfyUI fp8-scaled files are accepted like the base DiT's.
-    public init(config: WanAnimateConfig, weights: WeightSet, path: String, backend: CPUBackend) throws(ModelError) {
+    public init(config: WanAnimateConfig, weights: WeightSet, path: String, backend: any ComputeBackend) throws(ModelError) {
         let isDiffusers = weights.names.contains { $0.hasPrefix("condition_embedder.") || $0.hasPrefix("face_adapter.0.") }
         let blocks = config.motionResolutions.count
         self.weights = try ModelWeights(weights, path: path, expected: config.parameterShapes(official: !isDiffusers), rename: { name in
@@ -128,7 +128,7 @@ public final class WanAnimateDiT: Sendable {
         let table = DiTKernels.modulationTable(try weights.widened("head.modulation"), e, chunks: 2)
         let y = try backend.layerNorm(x, weight: nil, bias: nil, eps: c.eps)
         DiTKernels.modulate(y, table: table, chunks: 2, shift: 0, scale: 1, index: index)
-        return DiTKernels.unpatchify(try linear(y, "head.head"), channels: c.outDim, patch: [1, 2, 2], frames: frames, gridH: gh, gridW: gw)
+        return try DiTKernels.unpatchify(try linear(y, "head.head"), channels: c.outDim, patch: [1, 2, 2], frames: frames, gridH: gh, gridW: gw)
     }
 
     /// The Wan block (spec §2.4) whose cross-attention adds an attention over the image tokens

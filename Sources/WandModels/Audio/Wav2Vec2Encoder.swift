@@ -14,7 +14,7 @@ import WandTensor
 public final class Wav2Vec2Encoder: Sendable {
     public let config: Wav2Vec2Config
     public let weights: ModelWeights
-    let backend: CPUBackend
+    let backend: any ComputeBackend
     /// The positional convolution's weight, g·v/‖v‖ (norm over all but the kernel axis), made once.
     let posConvWeight: Tensor
     /// The feature convolutions in f32 (small next to the transformer; widened once).
@@ -23,7 +23,7 @@ public final class Wav2Vec2Encoder: Sendable {
     /// `weights`: a `Wav2Vec2ForCTC` or `Wav2Vec2Model` file (`wav2vec2.` prefix or none); the
     /// positional convolution as `weight_g`/`weight_v`, transformers 5's
     /// `parametrizations.weight.original0/1`, or an already merged `weight`.
-    public init(config: Wav2Vec2Config, weights: WeightSet, path: String, backend: CPUBackend) throws(ModelError) {
+    public init(config: Wav2Vec2Config, weights: WeightSet, path: String, backend: any ComputeBackend) throws(ModelError) {
         let posPrefix = "encoder.pos_conv_embed.conv."
         func rename(_ stored: String) -> String? {
             var name = stored.hasPrefix("wav2vec2.") ? String(stored.dropFirst("wav2vec2.".count)) : stored

@@ -14,7 +14,7 @@ public enum CLIPImagePreprocessing {
 
     /// `rgb`: `height·width·3` bytes, row-major, channels last.
     public static func officialPixels(_ rgb: [UInt8], width: Int, height: Int, size: Int,
-                                      backend: CPUBackend) throws -> Tensor {
+                                      backend: any ComputeBackend) throws -> Tensor {
         let plane = width * height
         let image = Tensor(uninitialized: [1, 3, height, width])
         for i in 0..<plane {

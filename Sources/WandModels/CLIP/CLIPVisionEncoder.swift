@@ -11,11 +11,11 @@ public final class CLIPVisionEncoder: Sendable {
     public let config: CLIPVisionConfig
     public let layout: Layout
     public let weights: ModelWeights
-    let backend: CPUBackend
+    let backend: any ComputeBackend
 
     /// `weights`: the open-clip checkpoint (`visual.*`, the text tower is skipped) or a
     /// transformers CLIP vision model (with or without the `vision_model.` prefix).
-    public init(config: CLIPVisionConfig, weights: WeightSet, path: String, backend: CPUBackend) throws(ModelError) {
+    public init(config: CLIPVisionConfig, weights: WeightSet, path: String, backend: any ComputeBackend) throws(ModelError) {
         let names = weights.names
         let fused = names.contains("visual.transformer.0.attn.to_qkv.weight")
         let transformers = !fused && names.contains { $0.hasSuffix("encoder.layers.0.self_attn.q_proj.weight") }

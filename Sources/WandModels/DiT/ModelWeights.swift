@@ -1,12 +1,15 @@
+import Glibc
 import WandTensor
 
 /// The tensors of one network under their official names, checked against the network's shape
 /// table, still in their stored dtype inside the mapped file(s). Nothing is copied at load;
 /// `stored` hands a GEMM the mapped bytes (widened panel by panel), `widened` converts a small
-/// tensor (bias, norm weight, modulation table) to f32 when it is used.
+/// tensor (bias, norm weight, modulation table) to f32 on first use and keeps it, so a device
+/// backend uploads it once.
 public struct ModelWeights: Sendable {
     public let path: String
     private let byName: [String: WeightTensor]
+    private var widenedTensors = WidenedTensors()
     /// ComfyUI fp8-scaled files: official weight name -> the scalar its stored values are multiplied by.
     public let scales: [String: Float]
     /// Tensors replaced in memory (LoRA merges): these shadow the mapped ones of the same name.
@@ -66,6 +69,7 @@ public struct ModelWeights: Sendable {
     /// a replacement holds the final values).
     func replacing(_ replacements: [String: OwnedWeight]) -> ModelWeights {
         var copy = self
+        copy.widenedTensors = WidenedTensors()  // the base's widened (and uploaded) tensors are not these
         for (name, w) in replacements {
             precondition(byName[name] != nil, "\(path): no tensor \(name) to replace")
             copy.owned[name] = w
@@ -97,8 +101,18 @@ public struct ModelWeights: Sendable {
         return StoredTensor(dtype: t.dtype, shape: shape ?? t.shape, bytes: t.bytes.baseAddress!, owner: t.file)
     }
 
-    /// The tensor in f32, its fp8 scale (if any) applied.
+    /// The tensor in f32, its fp8 scale (if any) applied; made once, then shared (never write to it:
+    /// `widenedCopy` is for callers that do).
     public func widened(_ name: String) throws -> Tensor {
+        if let t = widenedTensors.get(name) { return t }
+        let t = try widenedCopy(name)
+        widenedTensors.set(name, t)
+        return t
+    }
+
+    /// A fresh f32 copy, fp8 scale applied, that the caller owns and may write to (a LoRA merge, a
+    /// folded scale).
+    public func widenedCopy(_ name: String) throws -> Tensor {
         let t = try stored(name).toTensor()
         if let s = activeScales[name] { for i in 0..<t.count { t.data[i] *= s } }
         return t
@@ -106,18 +120,14 @@ public struct ModelWeights: Sendable {
 
     /// `x · Wᵀ + b` with `W` used in its stored dtype (viewed as `weightShape` if given) and a
     /// fp8 scale applied to the product, which equals scaling the weight.
-    public func linear(_ backend: CPUBackend, _ x: Tensor, weight: String, bias: String?,
+    public func linear(_ backend: any ComputeBackend, _ x: Tensor, weight: String, bias: String?,
                        weightShape: [Int]? = nil) throws -> Tensor {
         let b = try bias.map { try widened($0) }
         guard let s = activeScales[weight] else {
             return try backend.linear(x, weight: stored(weight, shape: weightShape), bias: b)
         }
-        let out = try backend.linear(x, weight: stored(weight, shape: weightShape), bias: nil)
-        let n = out.shape[out.rank - 1], p = out.data
-        for r in 0..<(out.count / n) {
-            for k in 0..<n { p[r * n + k] = p[r * n + k] * s + (b?.data[k] ?? 0) }
-        }
-        return out
+        let out = backend.affine(try backend.linear(x, weight: stored(weight, shape: weightShape), bias: nil), scale: s, shift: 0)
+        return try b.map { try backend.add(out, $0) } ?? out
     }
 
     public var dtypes: Set<DType> { Set(byName.keys.compactMap { dtype($0) }) }
@@ -125,6 +135,26 @@ public struct ModelWeights: Sendable {
     /// Scales of the tensors still read from the file (a replacement carries its scale folded in).
     private var scalesWithoutOwned: [String: Float]?
     var activeScales: [String: Float] { scalesWithoutOwned ?? scales }
+}
+
+/// The f32 copies `ModelWeights.widened` made, by name (filled lazily from any thread).
+final class WidenedTensors: @unchecked Sendable {
+    private let lock = PthreadMutex()
+    private var tensors: [String: Tensor] = [:]
+    func get(_ name: String) -> Tensor? { lock.withLock { tensors[name] } }
+    func set(_ name: String, _ t: Tensor) { lock.withLock { tensors[name] = t } }
+}
+
+/// A pthread mutex (WandModels avoids Foundation's NSLock).
+final class PthreadMutex: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    init() { pthread_mutex_init(mutex, nil) }
+    deinit { pthread_mutex_destroy(mutex); mutex.deallocate() }
+    func withLock<R>(_ body: () throws -> R) rethrows -> R {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body()
+    }
 }
 
 /// Parses a config.json; errors name the file (and line/column for JSON syntax).

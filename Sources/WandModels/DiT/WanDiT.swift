@@ -18,15 +18,15 @@ public struct DiTTextContext: Sendable {
 }
 
 /// The Wan diffusion transformer (spec §2), f32 compute, weights used in their stored dtype
-/// straight from the mapped file.
+/// straight from the mapped file (or resident on the device of a device backend).
 public final class WanDiT: Sendable {
     public let config: WanDiTConfig
     public let weights: ModelWeights
-    let backend: CPUBackend
+    let backend: any ComputeBackend
 
     /// `weights` in the official, diffusers or ComfyUI key layout (spec §9). ComfyUI fp8-scaled
     /// files are refused (their per-tensor scales are not applied yet).
-    public init(config: WanDiTConfig, weights: WeightSet, path: String, backend: CPUBackend) throws(ModelError) {
+    public init(config: WanDiTConfig, weights: WeightSet, path: String, backend: any ComputeBackend) throws(ModelError) {
         let names = weights.names
         let isDiffusers = names.contains { $0.hasPrefix("condition_embedder.") || $0 == "proj_out.weight" }
         // ComfyUI fp8-scaled files: `X.scale_weight` multiplies `X.weight`; `scaled_fp8` and
@@ -41,7 +41,7 @@ public final class WanDiT: Sendable {
     }
 
     /// A DiT on weights already checked against `config` (a LoRA merge of another DiT's).
-    init(config: WanDiTConfig, checkedWeights: ModelWeights, backend: CPUBackend) {
+    init(config: WanDiTConfig, checkedWeights: ModelWeights, backend: any ComputeBackend) {
         self.weights = checkedWeights
         self.config = config
         self.backend = backend
@@ -105,32 +105,35 @@ public final class WanDiT: Sendable {
         let sinusoid = DiTKernels.timestepSinusoid(distinct, dim: c.freqDim)
         let e = try linear(backend.silu(try linear(sinusoid, "time_embedding.0")), "time_embedding.2")
         let e0 = try linear(backend.silu(e), "time_projection.1")  // [U, 6d]
+        let u = distinct.count
+        // Which time-embedding row each token uses (nil: all use row 0).
+        let rows = u == 1 ? nil : try Tensor(shape: [tokens], values: index.map { Float($0) })
 
         // Patch embedding as a GEMM over gathered patches.
-        var x = try weights.linear(backend, DiTKernels.patchify(x5, patch: p), weight: "patch_embedding.weight",
+        var x = try weights.linear(backend, try DiTKernels.patchify(x5, patch: p), weight: "patch_embedding.weight",
                                    bias: "patch_embedding.bias", weightShape: [c.dim, c.inDim * c.patchVolume])
 
         for n in 0..<c.numLayers {
-            x = try block(n, x, e0: e0, index: index, text: text, grid: (frames, gh, gw))
+            x = try block(n, x, e0: try e0.reshaped([u, 6, c.dim]), rows: rows, text: text, grid: (frames, gh, gw))
         }
 
-        // Head: modulation by e (not e0), shift then scale.
-        let table = DiTKernels.modulationTable(try weights.widened("head.modulation"), e, chunks: 2)
-        let y = try backend.layerNorm(x, weight: nil, bias: nil, eps: c.eps)
-        DiTKernels.modulate(y, table: table, chunks: 2, shift: 0, scale: 1, index: index)
+        // Head: modulation by e (not e0, added to both chunks), shift then scale.
+        let table = try backend.add(try weights.widened("head.modulation"), try e.reshaped([u, 1, c.dim]))
+        let y = try backend.modulatedLayerNorm(x, table: table, shift: 0, scale: 1, rows: rows, eps: c.eps)
         let out = try linear(y, "head.head")
-        return DiTKernels.unpatchify(out, channels: c.outDim, patch: p, frames: frames, gridH: gh, gridW: gw)
+        return try DiTKernels.unpatchify(out, channels: c.outDim, patch: p, frames: frames, gridH: gh, gridW: gw)
     }
 
-    func block(_ n: Int, _ x: Tensor, e0: Tensor, index: [Int], text: DiTTextContext,
+    /// `e0` is [U, 6, d]: one modulation table row per distinct timestep.
+    func block(_ n: Int, _ x: Tensor, e0: Tensor, rows: Tensor?, text: DiTTextContext,
                grid: (f: Int, h: Int, w: Int)) throws -> Tensor {
         let c = config, b = "blocks.\(n)."
         let tokens = x.shape[0]
-        let table = DiTKernels.modulationTable(try weights.widened(b + "modulation"), e0, chunks: 6)
+        let table = try backend.add(try weights.widened(b + "modulation"), e0)   // [1, 6, d] + [U, 6, d]
 
         // 1-2. self-attention on the modulated LayerNorm, gated residual.
-        var y = try backend.layerNorm(x, weight: nil, bias: nil, eps: c.eps)
-        DiTKernels.modulate(y, table: table, chunks: 6, shift: 0, scale: 1, index: index)
+        var x = x
+        var y = try backend.modulatedLayerNorm(x, table: table, shift: 0, scale: 1, rows: rows, eps: c.eps)
         let q = try qkNorm(try linear(y, b + "self_attn.q"), b + "self_attn.norm_q.weight")
         let k = try qkNorm(try linear(y, b + "self_attn.k"), b + "self_attn.norm_k.weight")
         let v = try linear(y, b + "self_attn.v")
@@ -141,7 +144,7 @@ public final class WanDiT: Sendable {
                                     theta: WanDiTConfig.ropeTheta)
         let attn = try backend.attention(q: qr, k: kr, v: try v.reshaped(heads), scale: nil, bias: nil)
         let selfOut = try linear(try attn.reshaped([tokens, c.dim]), b + "self_attn.o")
-        DiTKernels.addGated(x, selfOut, table: table, chunks: 6, gate: 2, index: index)
+        x = try backend.gatedAdd(x, selfOut, table: table, gate: 2, rows: rows)
 
         // 3. cross-attention on the affine LayerNorm (norm3; the identity without cross_attn_norm),
         // no modulation, no gate.
@@ -150,14 +153,12 @@ public final class WanDiT: Sendable {
         let cq = try qkNorm(try linear(y, b + "cross_attn.q"), b + "cross_attn.norm_q.weight")
         let cross = try backend.attention(q: try cq.reshaped(heads), k: text.keys[n], v: text.values[n],
                                           scale: nil, bias: nil)
-        DiTKernels.addInPlace(x, try linear(try cross.reshaped([tokens, c.dim]), b + "cross_attn.o"))
+        x = try backend.add(x, try linear(try cross.reshaped([tokens, c.dim]), b + "cross_attn.o"))
 
         // 4-5. FFN on the modulated LayerNorm, gated residual.
-        y = try backend.layerNorm(x, weight: nil, bias: nil, eps: c.eps)
-        DiTKernels.modulate(y, table: table, chunks: 6, shift: 3, scale: 4, index: index)
+        y = try backend.modulatedLayerNorm(x, table: table, shift: 3, scale: 4, rows: rows, eps: c.eps)
         let hidden = backend.gelu(try linear(y, b + "ffn.0"), approximation: .tanh)
-        DiTKernels.addGated(x, try linear(hidden, b + "ffn.2"), table: table, chunks: 6, gate: 5, index: index)
-        return x
+        return try backend.gatedAdd(x, try linear(hidden, b + "ffn.2"), table: table, gate: 5, rows: rows)
     }
 
     /// Distinct values (first-seen order) and, per token, the row of its value.

@@ -25,7 +25,7 @@ enum S2VKernels {
     }
 
     /// `CausalConv1d` (kernel k, replicate padding of k − 1 on the left) on `[C, T]`.
-    static func causalConv(_ backend: CPUBackend, _ x: Tensor, weight: Tensor, bias: Tensor, stride: Int) throws -> Tensor {
+    static func causalConv(_ backend: any ComputeBackend, _ x: Tensor, weight: Tensor, bias: Tensor, stride: Int) throws -> Tensor {
         let x = x.contiguous()
         let c = x.shape[0], t = x.shape[1], pad = weight.shape[2] - 1
         let padded = Tensor(uninitialized: [c, t + pad])

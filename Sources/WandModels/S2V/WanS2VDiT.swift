@@ -8,11 +8,11 @@ import WandTensor
 public final class WanS2VDiT: Sendable {
     public let config: WanS2VConfig
     public let weights: ModelWeights
-    let backend: CPUBackend
+    let backend: any ComputeBackend
     /// Block index -> injector index.
     let injectorOf: [Int: Int]
 
-    public init(config: WanS2VConfig, weights: WeightSet, path: String, backend: CPUBackend) throws(ModelError) {
+    public init(config: WanS2VConfig, weights: WeightSet, path: String, backend: any ComputeBackend) throws(ModelError) {
         self.weights = try ModelWeights(weights, path: path, expected: config.parameterShapes, rename: { $0 })
         self.config = config
         self.backend = backend
@@ -84,7 +84,7 @@ public final class WanS2VDiT: Sendable {
         let table = DiTKernels.modulationTable(try weights.widened("head.modulation"), try e.sliced(dim: 0, 0..<1).contiguous(), chunks: 2)
         DiTKernels.modulate(y, table: table, chunks: 2, shift: 0, scale: 1, index: [Int](repeating: 0, count: nNoisy))
         let out = try linear(y, "head.head")
-        return DiTKernels.unpatchify(out, channels: c.outDim, patch: [1, 2, 2], frames: f, gridH: gh, gridW: gw)
+        return try DiTKernels.unpatchify(out, channels: c.outDim, patch: [1, 2, 2], frames: f, gridH: gh, gridW: gw)
     }
 
     /// A Wan block (WanDiT.block) with per-token RoPE positions and the two-row modulation.

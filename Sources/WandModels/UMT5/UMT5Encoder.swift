@@ -6,11 +6,11 @@ import WandTensor
 public final class UMT5Encoder: Sendable {
     public let config: UMT5Config
     public let weights: ModelWeights
-    let backend: CPUBackend
+    let backend: any ComputeBackend
 
     /// `weights` in the official (`token_embedding`, `blocks.N.attn...`) or transformers
     /// (`shared`, `encoder.block.N.layer...`) layout.
-    public init(config: UMT5Config, weights: WeightSet, path: String, backend: CPUBackend) throws(ModelError) {
+    public init(config: UMT5Config, weights: WeightSet, path: String, backend: any ComputeBackend) throws(ModelError) {
         let isTransformers = weights.names.contains { $0.hasPrefix("encoder.") || $0 == "shared.weight" }
         self.weights = try ModelWeights(weights, path: path, expected: config.parameterShapes, rename: { name in
             isTransformers ? KeyMapper.umt5TransformersToOfficial(name) : name

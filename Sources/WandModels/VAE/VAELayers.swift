@@ -61,8 +61,7 @@ struct VAELayers {
         let qkvW = try w(prefix + ".to_qkv.weight").reshaped([3 * c, c]), qkvB = try w(prefix + ".to_qkv.bias")
         let projW = try w(prefix + ".proj.weight").reshaped([c, c]), projB = try w(prefix + ".proj.bias")
         let gamma = try w(prefix + ".norm.gamma")
-        let x = x.contiguous()
-        let out = Tensor(uninitialized: x.shape)
+        var projectedFrames: [Tensor] = []
         for f in 0..<t {
             let frame = try x.sliced(dim: 1, f..<(f + 1)).reshaped([c, hw])
             let normed = try backend.channelRMSNorm(frame, gamma: gamma, bias: nil)
@@ -72,14 +71,11 @@ struct VAELayers {
             let k = try qkv.sliced(dim: 1, c..<(2 * c)).contiguous().reshaped([hw, 1, c])
             let v = try qkv.sliced(dim: 1, (2 * c)..<(3 * c)).contiguous().reshaped([hw, 1, c])
             let a = try backend.attention(q: q, k: k, v: v, scale: nil, bias: nil).reshaped([hw, c])
-            let projected = try backend.linear(a, weight: projW, bias: projB).permuted([1, 0]).contiguous()  // [c, hw]
-            let dst = out.data, src = projected.data, id = x.data
-            for ch in 0..<c {
-                let o = (ch * t + f) * hw
-                for i in 0..<hw { dst[o + i] = src[ch * hw + i] + id[o + i] }
-            }
+            let projected = try backend.linear(a, weight: projW, bias: projB).permuted([1, 0])  // [c, hw]
+            projectedFrames.append(try projected.reshaped([c, 1, x.shape[2], x.shape[3]]))
         }
-        return out
+        let projected = t == 1 ? projectedFrames[0] : try Tensor.concat(projectedFrames, dim: 1)
+        return try backend.add(projected, x)
     }
 
     // MARK: resampling (§5.1, §5.5)
@@ -124,13 +120,7 @@ struct VAELayers {
 
     /// [2C, T, H, W] -> [C, 2T, H, W]: channels [0, C) are sub-frame 0, [C, 2C) sub-frame 1.
     func interleaveTimeHalves(_ y: Tensor) throws -> Tensor {
-        let c = y.shape[0] / 2, t = y.shape[1], plane = y.shape[2] * y.shape[3]
-        let y = y.contiguous()
-        let out = Tensor(uninitialized: [c, 2 * t, y.shape[2], y.shape[3]])
-        let src = y.data, dst = out.data
-        for s in 0..<2 { for ch in 0..<c { for f in 0..<t {
-            (dst + (ch * 2 * t + 2 * f + s) * plane).update(from: src + ((s * c + ch) * t + f) * plane, count: plane)
-        } } }
-        return out
+        let c = y.shape[0] / 2, t = y.shape[1], h = y.shape[2], w = y.shape[3]
+        return try y.reshaped([2, c, t, h * w]).permuted([1, 2, 0, 3]).contiguous().reshaped([c, 2 * t, h, w])
     }
 }

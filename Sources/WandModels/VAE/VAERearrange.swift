@@ -1,43 +1,24 @@
 import WandTensor
 
 // Parameter-free rearrangements of the Wan2.2 VAE (§5.3), for any patch size and stage factors.
-// Candidates for WandTensor once another model needs them; they are plain index shuffles over
-// contiguous [C, T, H, W] buffers.
+// Candidates for WandTensor once another model needs them. All but AvgDown3D (encoder only, a host
+// loop) are strided views made contiguous, so a device backend runs them where the data is.
 enum VAERearrange {
     /// RGB [3, T, H, W] -> [3p², T, H/p, W/p], channel c·p² + w-offset·p + h-offset (diffusers'
     /// `patchify`; p = 2 in the published Wan2.2 VAE).
     static func patchify(_ x: Tensor, patch p: Int = 2) throws -> Tensor {
         let c = x.shape[0], t = x.shape[1], h = x.shape[2], w = x.shape[3]
         guard h % p == 0, w % p == 0 else { throw VAEError.badInput(detail: "patch size \(p) needs a height and width divisible by \(p), got \(h)×\(w)") }
-        let x = x.contiguous(), ho = h / p, wo = w / p
-        let out = Tensor(uninitialized: [c * p * p, t, ho, wo])
-        let src = x.data, dst = out.data
-        for ch in 0..<c { for r in 0..<p { for q in 0..<p {
-            let oc = (ch * p + r) * p + q
-            for f in 0..<t { for i in 0..<ho {
-                let s = src + ((ch * t + f) * h + p * i + q) * w + r
-                let d = dst + ((oc * t + f) * ho + i) * wo
-                for j in 0..<wo { d[j] = s[p * j] }
-            } }
-        } } }
-        return out
+        // [c, t, i, q (h-offset), j, r (w-offset)] -> [c, r, q, t, i, j]
+        return try x.reshaped([c, t, h / p, p, w / p, p]).permuted([0, 5, 3, 1, 2, 4]).contiguous()
+            .reshaped([c * p * p, t, h / p, w / p])
     }
 
     /// The inverse of `patchify`: [3p², T, h, w] -> [3, T, p·h, p·w].
     static func unpatchify(_ x: Tensor, patch p: Int = 2) throws -> Tensor {
         let c = x.shape[0] / (p * p), t = x.shape[1], h = x.shape[2], w = x.shape[3]
-        let x = x.contiguous(), ho = h * p, wo = w * p
-        let out = Tensor(uninitialized: [c, t, ho, wo])
-        let src = x.data, dst = out.data
-        for ch in 0..<c { for r in 0..<p { for q in 0..<p {
-            let ic = (ch * p + r) * p + q
-            for f in 0..<t { for i in 0..<h {
-                let s = src + ((ic * t + f) * h + i) * w
-                let d = dst + ((ch * t + f) * ho + p * i + q) * wo + r
-                for j in 0..<w { d[p * j] = s[j] }
-            } }
-        } } }
-        return out
+        // [c, r, q, t, i, j] -> [c, t, i, q, j, r]
+        return try x.reshaped([c, p, p, t, h, w]).permuted([0, 3, 4, 2, 5, 1]).contiguous().reshaped([c, t, p * h, p * w])
     }
 
     /// AvgDown3D: zero frames prepended to a multiple of ft, (c, dt, dh, dw) folded into channels
@@ -74,7 +55,8 @@ enum VAERearrange {
     }
 
     /// DupUp3D: each input channel repeated consecutively, the repeats read as (c, dt, dh, dw) and
-    /// spread into time and space; on the first chunk the first ft−1 frames are dropped.
+    /// spread into time and space; on the first chunk the first ft−1 frames are dropped. Two
+    /// strided copies: the repeat (a stride-0 view), then the spread (a permute).
     static func dupUp(_ x: Tensor, outChannels: Int, ft: Int, fs: Int, firstChunk: Bool) throws -> Tensor {
         let cin = x.shape[0], t = x.shape[1], h = x.shape[2], w = x.shape[3]
         let factor = ft * fs * fs
@@ -83,24 +65,12 @@ enum VAERearrange {
         }
         let repeats = outChannels * factor / cin
         let drop = firstChunk ? ft - 1 : 0
-        let to = t * ft - drop, ho = h * fs, wo = w * fs
-        let x = x.contiguous(), src = x.data
-        let out = Tensor(uninitialized: [outChannels, to, ho, wo])
-        let dst = out.data
-        for k in 0..<(outChannels * factor) {
-            let ic = k / repeats
-            let o = k / factor, rem = k % factor
-            let dt = rem / (fs * fs), dh = (rem / fs) % fs, dw = rem % fs
-            for f in 0..<t {
-                let tout = f * ft + dt - drop
-                if tout < 0 { continue }
-                for i in 0..<h {
-                    let s = src + ((ic * t + f) * h + i) * w
-                    let d = dst + ((o * to + tout) * ho + i * fs + dh) * wo + dw
-                    for j in 0..<w { d[j * fs] = s[j] }
-                }
-            }
-        }
-        return out
+        let x = x.contiguous(), plane = t * h * w
+        let repeated = Tensor(storage: x.storage, shape: [cin, repeats, t, h, w], strides: [plane, 0, h * w, w, 1],
+                              offset: x.offset).contiguous()
+        // [o, dt, dh, dw, f, i, j] -> [o, f, dt, i, dh, j, dw]
+        let spread = try repeated.reshaped([outChannels, ft, fs, fs, t, h, w]).permuted([0, 4, 1, 5, 2, 6, 3]).contiguous()
+            .reshaped([outChannels, t * ft, h * fs, w * fs])
+        return drop == 0 ? spread : try spread.sliced(dim: 1, drop..<(t * ft)).contiguous()
     }
 }

@@ -120,7 +120,7 @@ public struct WanVAE: Sendable {
             let frame = try x.sliced(dim: 1, f..<(f + 1)).contiguous()
             var out = try decoderChunk(frame, cache: cache, firstChunk: f == 0)
             if config.patchSize > 1 { out = try VAERearrange.unpatchify(out, patch: config.patchSize) }
-            clampInPlace(out)
+            out = backend.clamp(out, lower: -1, upper: 1)
             cacheBytes?(cache.byteCount)
             try emit(out)
         }
@@ -166,28 +166,20 @@ public struct WanVAE: Sendable {
 
     /// (mu − mean)·(1/std), with 1/std rounded to f32 first as the reference does.
     func normalize(_ mu: Tensor) throws -> Tensor {
-        let out = mu.contiguous()
-        let result = Tensor(uninitialized: out.shape)
-        let plane = out.count / config.zDim
-        let src = out.data, dst = result.data
-        for c in 0..<config.zDim {
-            let m = latentMean[c], inv = 1 / latentStd[c]
-            for i in 0..<plane { dst[c * plane + i] = (src[c * plane + i] - m) * inv }
-        }
-        return result
+        let (mean, inv) = try latentStatTensors(rank: mu.rank)
+        return try backend.mul(try backend.sub(mu, mean), inv)
     }
 
     /// z / (1/std) + mean, the reference's inverse.
     func denormalize(_ z: Tensor) throws -> Tensor {
-        let z = z.contiguous()
-        let result = Tensor(uninitialized: z.shape)
-        let plane = z.count / config.zDim
-        let src = z.data, dst = result.data
-        for c in 0..<config.zDim {
-            let m = latentMean[c], inv = 1 / latentStd[c]
-            for i in 0..<plane { dst[c * plane + i] = src[c * plane + i] / inv + m }
-        }
-        return result
+        let (mean, inv) = try latentStatTensors(rank: z.rank)
+        return try backend.add(try backend.div(z, inv), mean)
+    }
+
+    /// mean and 1/std as [C, 1, ...] tensors that broadcast over a latent of `rank` dims.
+    func latentStatTensors(rank: Int) throws -> (mean: Tensor, inverseStd: Tensor) {
+        let shape = [config.zDim] + [Int](repeating: 1, count: Swift.max(rank - 1, 0))
+        return (try Tensor(shape: shape, values: latentMean), try Tensor(shape: shape, values: latentStd.map { 1 / $0 }))
     }
 
     func clampInPlace(_ x: Tensor) {

@@ -76,7 +76,7 @@ public struct LoRAMergeReport: Sendable, Equatable {
 /// and reported, as every other loader does).
 public enum LoRAMerge {
     public static func merge(_ base: ModelWeights, _ loras: [LoRAApplication], precision: LoRAMergePrecision,
-                             backend: CPUBackend) throws -> (ModelWeights, LoRAMergeReport) {
+                             backend: any ComputeBackend) throws -> (ModelWeights, LoRAMergeReport) {
         var report = LoRAMergeReport()
         var byTarget: [String: [(LoRAContribution, Float, String)]] = [:]
         for lora in loras {
@@ -99,7 +99,7 @@ public enum LoRAMerge {
         }
         var replacements: [String: OwnedWeight] = [:]
         for target in byTarget.keys.sorted() {
-            let w = try base.widened(target)  // f32, fp8 scale applied
+            let w = try base.widenedCopy(target)  // f32, fp8 scale applied, ours to add into
             let rows = w.shape.first ?? 1, cols = w.count / max(rows, 1)
             for (c, strength, path) in byTarget[target]! {
                 let k = strength * c.scale
