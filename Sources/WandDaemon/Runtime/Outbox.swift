@@ -97,7 +97,10 @@ public struct OutboxWriter: Sendable {
             if Glibc.link(source, file) == 0 { continue }
             let code = errno
             if code == EEXIST, sameFile(source, file) { continue }
-            if code == ENOENT { return ours() ? .published(targets) : .finishedElsewhere }
+            // A racing run of this publication renamed the folder into place between our link and
+            // the check above (the file then stats as missing): the publication is done.
+            if code == EEXIST || code == ENOENT, ours() { return .published(targets) }
+            if code == ENOENT { return .finishedElsewhere }
             errno = code
             throw posixError("link", file)
         }
