@@ -102,7 +102,7 @@ public final class WanDiT: Sendable {
         let rows = u == 1 ? nil : try Tensor(shape: [tokens], values: index.map { Float($0) })
 
         // Patch embedding as a GEMM over gathered 2x2 patches.
-        var x = try weights.linear(backend, try DiTKernels.patchify(x5), weight: "patch_embedding.weight",
+        var x = try weights.linear(backend, DiTKernels.patchify(x5, patch: [1, 2, 2]), weight: "patch_embedding.weight",
                                    bias: "patch_embedding.bias", weightShape: [c.dim, c.inDim * 4])
 
         for n in 0..<c.numLayers {
@@ -113,7 +113,7 @@ public final class WanDiT: Sendable {
         let table = try backend.add(try weights.widened("head.modulation"), try e.reshaped([u, 1, c.dim]))
         let y = try backend.modulatedLayerNorm(x, table: table, shift: 0, scale: 1, rows: rows, eps: c.eps)
         let out = try linear(y, "head.head")
-        return try DiTKernels.unpatchify(out, channels: c.outDim, frames: frames, gridH: gh, gridW: gw)
+        return DiTKernels.unpatchify(out, channels: c.outDim, patch: [1, 2, 2], frames: frames, gridH: gh, gridW: gw)
     }
 
     /// `e0` is [U, 6, d]: one modulation table row per distinct timestep.
