@@ -24,7 +24,7 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Guidance of the high-noise expert (or the only model).") var guidance: Float?
     @Option(name: .long, help: "Guidance of the low-noise expert.") var guidanceLow: Float?
     @Option(name: .long) var shift: Double?
-    @Option(name: .long, help: "unipc | dpm++ | euler (default: the recipe's, else the model's, else unipc)") var sampler: String?
+    @Option(name: .long, help: "unipc | dpm++ | euler | dmd (default: the recipe's, else the model's, else unipc)") var sampler: String?
     @Option(name: .long, help: "edit: how much of the source is re-generated (0...1; default 0.8).") var strength: Double?
     @Option(name: .long) var out: String
     @Option(name: .long, help: "Also save the final latents (before decoding) as safetensors.") var latentsOut: String?
@@ -39,7 +39,7 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(name: .long, help: "animate | replace (default: replace when --background-video is given).") var animateMode: String?
     @Option(name: .long, help: "animate: frames a segment takes from the previous one, 1 or 5 (default 1).") var refertNum: Int = 1
     @Option(name: .long, help: "Merge a LoRA: PATH[:STRENGTH[:high|low|both]] (repeatable).") var lora: [String] = []
-    @Option(name: .long, help: "A few-step recipe (lightning-4step): its steps, shift, guidance, sampler and schedule where not given.") var recipe: String?
+    @Option(name: .long, help: "A few-step recipe (lightning-4step | fastwan-3step): its steps, shift, guidance, sampler and schedule where not given.") var recipe: String?
 
     func run() async throws {
         let card: ModelCard
@@ -49,7 +49,7 @@ struct GenerateCommand: AsyncParsableCommand {
         let mode = try chosenMode(card.kind)
         let defaults = GenerateDefaults.resolve(card: card, mode: mode)
         let samplerName = sampler ?? defaults.sampler.rawValue
-        guard let samplerKind = SamplerKind(rawValue: samplerName) else { throw ValidationError("--sampler must be unipc, dpm++ or euler") }
+        guard let samplerKind = SamplerKind(rawValue: samplerName) else { throw ValidationError("--sampler must be unipc, dpm++, euler or dmd") }
         var (width, height) = (defaults.size.width, defaults.size.height)
         if let size {
             let parts = size.lowercased().split(separator: "x").compactMap { Int($0) }

@@ -120,7 +120,7 @@ final class JobFileParserTests: XCTestCase {
             "job.yaml:6:8: error: steps must be between 1 and 1000 (got -3)",
             "job.yaml:7:6: error: fps must be an integer (got 'fast')",
             "job.yaml:8:8: error: shift must be between 0 and 100 (got 101)",
-            "job.yaml:9:10: error: sampler must be one of unipc, dpm++, euler (got 'unpic'); did you mean 'unipc'?",
+            "job.yaml:9:10: error: sampler must be one of unipc, dpm++, euler, dmd (got 'unpic'); did you mean 'unipc'?",
             "job.yaml:10:11: error: strength must be between 0 and 1 (got 2)",
             "job.yaml:11:17: error: codec must be one of h264, hevc (got 'av1')",
             "job.yaml:11:27: error: crf must be between 0 and 51 (got 52)",

@@ -90,13 +90,20 @@ final class JobsLoRATests: XCTestCase {
                                     config: config, inbox: inbox)[0]
         XCTAssertEqual(fromJob.steps, 4)
         XCTAssertEqual(try parseJobs("wand: 1\nmode: t2v\nmodel: slow\nprompt: p\n", in: jobFolder, config: config, inbox: inbox)[0].steps, 30)
+        // FastWan's recipe: 3 DMD steps on the shift-8 table, unguided.
+        let dmd = try parseJobs("wand: 1\nmode: t2v\nmodel: slow\nprompt: p\nrecipe: fastwan-3step\n", in: jobFolder,
+                                config: config, inbox: inbox)[0]
+        XCTAssertEqual([dmd.steps], [3])
+        XCTAssertEqual(dmd.shift, 8)
+        XCTAssertEqual(dmd.guidance, .single(1))
+        XCTAssertEqual(dmd.sampler, .dmd)
     }
 
     func testBadRecipesAndExpertsOnOneDiTModelsAreLocated() throws {
         let folder = try TemporaryFolder()
         try folder.write("l.safetensors", "x")
         XCTAssertEqual(errors("wand: 1\nmode: t2v\nprompt: p\nrecipe: lightning\n", in: folder).map { String($0.split(separator: " ", maxSplits: 1)[1]) },
-                       ["error: recipe must be one of lightning-4step, none (got 'lightning')"])
+                       ["error: recipe must be one of lightning-4step, fastwan-3step, none (got 'lightning')"])
         XCTAssertEqual(errors("wand: 1\nmode: ti2v\nprompt: p\nloras: [{path: l.safetensors, expert: low}]\n", in: folder)
             .map { String($0.split(separator: " ", maxSplits: 1)[1]) },
                        ["error: expert high/low needs a two-expert model (ti2v-5b has one DiT; use expert: both or leave it out)"])

@@ -8,7 +8,8 @@ import XCTest
 /// diffusers folder whose model_index.json names `WanDMDPipeline` and carries no boundary_ratio or
 /// expand_timesteps (FastVideo/FastWan2.1-T2V-14B-Diffusers' model_index.json), with
 /// WanTransformer3DModel weights in diffusers names (FastVideo's param_names_mapping reads them).
-/// Here: that model_index over the tiny TI2V components.
+/// Here: that model_index over the tiny TI2V components, run with FastWan's own recipe
+/// (fastwan-3step; its parity with FastVideo is DMDParityTests).
 final class FewStepCheckpointTests: XCTestCase {
     func testFastWanLayoutOpensAsATI2VFolderAndRunsTheRecipe() async throws {
         let shared = LoRAParityTests.fixtures.appendingPathComponent("pipelines/models/shared")
@@ -30,9 +31,11 @@ final class FewStepCheckpointTests: XCTestCase {
         XCTAssertNil(folder.boundaryRatio)
         XCTAssertTrue(folder.expandTimesteps)  // from the 48-channel transformer
 
+        let recipe = try XCTUnwrap(FewStepRecipe.named("fastwan-3step"))
         var r = GenerationRequest(mode: .ti2v, modelName: "fastwan", modelPath: dir.path, prompt: "a red circle",
-                                  seed: 3, width: 96, height: 64, frames: 5, fps: 16, steps: 4, sampler: .euler, shift: 5, guidance: 1)
-        r.sigmaSchedule = .lightning
+                                  seed: 3, width: 96, height: 64, frames: 5, fps: 16, steps: recipe.steps, sampler: recipe.sampler,
+                                  shift: recipe.shift, guidance: recipe.guidance)
+        r.sigmaSchedule = recipe.schedule
         let video = try await Engine(memoryBudgetBytes: 1 << 30).generate(r, progress: { _ in }, isCancelled: { false })
         XCTAssertEqual(video.latentShape, [48, 2, 4, 6])
         XCTAssertTrue(video.latents.allSatisfy(\.isFinite))

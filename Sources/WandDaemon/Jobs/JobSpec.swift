@@ -19,6 +19,8 @@ public enum Sampler: String, Sendable, Hashable, Codable, CaseIterable {
     case unipc
     case dpmpp = "dpm++"
     case euler
+    /// FastWan's DMD sampler (x0, then fresh noise); `recipe: fastwan-3step` sets it with its grid.
+    case dmd
 }
 
 public enum VideoCodec: String, Sendable, Hashable, Codable, CaseIterable {

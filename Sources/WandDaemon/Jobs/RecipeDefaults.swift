@@ -12,7 +12,7 @@ extension JobResolver {
         official.steps = recipe.steps
         official.shift = recipe.shift
         official.guidance = .single(Double(recipe.guidance))
-        official.sampler = Sampler(rawValue: recipe.sampler.rawValue) ?? official.sampler
+        official.sampler = Sampler(rawValue: recipe.sampler.rawValue)!
         if job != nil {
             // The job asked for the recipe: the inbox's sampling defaults do not undo it.
             defaults.steps = nil; defaults.shift = nil; defaults.guidance = nil; defaults.sampler = nil

@@ -77,8 +77,8 @@ public struct DenoiseLoop: Sendable {
     public let pinMode: PinMode
 
     public init(kind: SamplerKind, schedule: FlowSchedule, plan: ExpertPlan, pin: LatentPin? = nil,
-                pinMode: PinMode = .stateAfterEachStep) {
-        self.solver = FlowSolver(kind: kind, schedule: schedule)
+                pinMode: PinMode = .stateAfterEachStep, renoise: RenoiseSource? = nil) {
+        self.solver = FlowSolver(kind: kind, schedule: schedule, renoise: renoise)
         self.plan = plan
         self.pin = pin
         self.pinMode = pinMode

@@ -144,6 +144,9 @@ public struct WanAnimatePipeline: Sendable {
 
     func validate(_ r: GenerationRequest) throws -> AnimateInputs {
         guard r.mode == .animate else { throw EngineError(.badRequest, "the Animate pipeline runs mode animate, not \(r.mode.rawValue)") }
+        guard r.sampler != .dmd else {
+            throw EngineError(.badRequest, "the DMD sampler (recipe fastwan-3step) is for FastWan t2v/ti2v/i2v/edit models, not animate")
+        }
         guard let inputs = r.animate else {
             throw EngineError(.badRequest, "mode animate needs the preprocessed driving videos (pose and face, plus background "
                               + "and mask for replace)")

@@ -42,10 +42,22 @@ public struct WanVideoPipeline: Sendable {
 
         // Schedule and noise (torch.randn on a CPU generator: the same seed gives diffusers' noise).
         let shift = request.shift ?? folder.schedulerShift ?? defaultShift(request.mode)
-        var schedule = request.sigmaSchedule == .lightning
-            ? FlowSchedule.lightning(steps: request.steps, shift: shift)
-            : FlowSchedule.make(request.sampler, convention: folder.convention, steps: request.steps, shift: shift)
+        var schedule: FlowSchedule
+        switch request.sigmaSchedule {
+        case .lightning: schedule = .lightning(steps: request.steps, shift: shift)
+        case .model: schedule = .make(request.sampler, convention: folder.convention, steps: request.steps, shift: shift)
+        case .dmd:
+            guard let timesteps = FlowSchedule.dmdTimesteps[request.steps] else {
+                throw EngineError(.badRequest, "the DMD schedule (fastwan-3step) has timesteps for "
+                    + FlowSchedule.dmdTimesteps.keys.sorted().map { "\($0) steps (\(FlowSchedule.dmdTimesteps[$0]!.map(String.init).joined(separator: ", ")))" }.joined(separator: ", ")
+                    + ", not for \(request.steps)")
+            }
+            schedule = .dmd(timesteps: timesteps, shift: shift)
+        }
         var generator = TorchCPUGenerator(seed: request.seed)
+        // FastVideo's DMD pipeline draws its latents as [T, C, H, W]; the others as [C, T, H, W].
+        let frameMajor = request.sigmaSchedule == .dmd
+        func noise(_ g: inout TorchCPUGenerator) -> [Float] { RenoiseSource.noise(&g, shape: shape, frameMajor: frameMajor) }
 
         var initial: [Float]
         var pin: LatentPin?
@@ -54,16 +66,16 @@ public struct WanVideoPipeline: Sendable {
         progress(GenerationProgress(stage: .encodingInput))
         switch request.mode {
         case .t2v:
-            initial = flat(generator.randn(shape))
+            initial = noise(&generator)
         case .ti2v:
-            initial = flat(generator.randn(shape))
+            initial = noise(&generator)
             if let image = request.image {
                 let z = try models.vae.encode(try pixels([image], width: request.width, height: request.height))
                 pin = LatentPin.leadingFrames(channels: c, frames: f, height: h, width: w, pinnedFrames: flat(z))
                 perTokenFrameZero = true
             }
         case .i2v:
-            initial = flat(generator.randn(shape))
+            initial = noise(&generator)
             guard let image = request.image else { throw EngineError(.badRequest, "i2v needs an image") }
             // Frame 0 is the image, frames 1... are zeros (mid-gray), encoded as one video.
             var video = try pixels([image], width: request.width, height: request.height)
@@ -81,7 +93,7 @@ public struct WanVideoPipeline: Sendable {
             guard schedule.stepCount > 0 else {
                 throw EngineError(.badRequest, "strength \(request.strength) with \(request.steps) steps leaves no step to run")
             }
-            let noise = flat(generator.randn(shape))
+            let noise = noise(&generator)
             initial = Conditioning.renoised(latent: z, noise: noise, sigma: schedule.sigmas[0])
         case .animate:
             throw EngineError(.badRequest, "mode animate runs in WanAnimatePipeline (Engine routes it there), not WanVideoPipeline")
@@ -95,7 +107,9 @@ public struct WanVideoPipeline: Sendable {
         let experts = models.experts
         let textContexts = contexts
         let pinMode: PinMode = folder.convention == .diffusers ? .modelInputOnly : .stateAfterEachStep
-        let loop = DenoiseLoop(kind: request.sampler, schedule: schedule, plan: plan, pin: pin, pinMode: pinMode)
+        let renoise = request.sampler == .dmd ? RenoiseSource(generator: generator, shape: shape, frameMajor: frameMajor) : nil
+        let loop = DenoiseLoop(kind: request.sampler, schedule: schedule, plan: plan, pin: pin, pinMode: pinMode,
+                               renoise: renoise)
         let frameZero = perTokenFrameZero
         let y = conditioning
         let final = try await loop.run(from: initial, velocity: { x, step, cond in

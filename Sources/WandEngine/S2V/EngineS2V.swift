@@ -17,6 +17,9 @@ extension Engine {
         guard audio.count >= 400 else {
             throw EngineError(.badRequest, "the audio is \(audio.count) samples at 16 kHz; wav2vec2 needs at least 400 (25 ms)")
         }
+        guard request.sampler != .dmd else {
+            throw EngineError(.badRequest, "the DMD sampler (recipe fastwan-3step) is for FastWan t2v/ti2v/i2v/edit models, not s2v")
+        }
         if let clips = request.clips, clips < 1 { throw EngineError(.badRequest, "clips must be at least 1 (got \(clips))") }
         var timings = StageTimings()
         var clock = Stopwatch()

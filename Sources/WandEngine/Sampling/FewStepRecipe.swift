@@ -10,6 +10,9 @@ public enum SigmaSchedule: String, Sendable, Hashable, Codable, CaseIterable {
     /// LightX2V's Wan22StepDistillScheduler ([1000, 750, 500, 250] on the shift-5 table) gives
     /// the same sigmas and timesteps.
     case lightning
+    /// FastVideo's DMD grid (FlowSchedule.dmd): the integer timesteps of the FastWan configs
+    /// (1000, 757, 522 for 3 steps), sigmas from the shift-8 training table.
+    case dmd
 }
 
 public struct FewStepRecipe: Sendable, Hashable {
@@ -29,7 +32,14 @@ public struct FewStepRecipe: Sendable, Hashable {
         name: "lightning-4step", steps: 4, shift: 5, guidance: 1, sampler: .euler, schedule: .lightning,
         summary: "Wan2.2-Lightning / lightx2v 4-step: Euler on the Lightning grid, shift 5, guidance 1")
 
-    public static let all = [lightning4Step]
+    /// FastVideo's FastWan checkpoints (FastWan2.2-TI2V-5B, FastWan2.1-T2V-1.3B), distilled with
+    /// DMD: 3 steps at t = 1000, 757, 522, each predicting x0 and re-noising it with fresh noise,
+    /// guidance 1. The shift is that of the DMD stage's sigma table (8), not the pipeline's.
+    public static let fastwan3Step = FewStepRecipe(
+        name: "fastwan-3step", steps: 3, shift: 8, guidance: 1, sampler: .dmd, schedule: .dmd,
+        summary: "FastVideo FastWan (DMD): 3 steps at t = 1000, 757, 522, re-noised between steps, guidance 1")
+
+    public static let all = [lightning4Step, fastwan3Step]
 
     public static func named(_ name: String) -> FewStepRecipe? { all.first { $0.name == name } }
 }

@@ -10,6 +10,10 @@ public enum SamplerKind: String, Sendable, CaseIterable, Codable {
     case unipc
     case dpmpp = "dpm++"
     case euler
+    /// Distribution-matching distillation (FastVideo's DmdDenoisingStage, the FastWan models):
+    /// each step predicts x0 and re-noises it to the next sigma with fresh noise from the run's
+    /// generator; the last step returns x0. Reached through the `fastwan-3step` recipe.
+    case dmd
 }
 
 /// Whose sigma grid to reproduce: the official Wan scripts or diffusers' pipelines.
@@ -42,6 +46,8 @@ public struct FlowSchedule: Sendable, Equatable {
         case (.dpmpp, .diffusers): return diffusersDPM(steps: steps, shift: shift)
         // The official scripts have no Euler solver; both conventions use diffusers' grid.
         case (.euler, _): return diffusersEuler(steps: steps, shift: shift)
+        // DMD has a grid of its own (FlowSchedule.dmd); on a model grid it walks Euler's.
+        case (.dmd, _): return diffusersEuler(steps: steps, shift: shift)
         }
     }
 

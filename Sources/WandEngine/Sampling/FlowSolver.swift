@@ -23,10 +23,14 @@ public struct FlowSolver: Sendable {
     private var lastSample: [Float]?
     private var lowerOrderNums = 0
     private var thisOrder = 0
+    /// DMD: where its fresh noise comes from (nil for the deterministic solvers).
+    private var renoise: RenoiseSource?
 
-    public init(kind: SamplerKind, schedule: FlowSchedule) {
+    public init(kind: SamplerKind, schedule: FlowSchedule, renoise: RenoiseSource? = nil) {
+        precondition(kind != .dmd || renoise != nil, "the DMD sampler needs a source of fresh noise")
         self.kind = kind
         self.schedule = schedule
+        self.renoise = renoise
     }
 
     public var isFinished: Bool { stepIndex >= schedule.stepCount }
@@ -42,6 +46,7 @@ public struct FlowSolver: Sendable {
         case .euler: eulerStep(velocity, &sample)
         case .dpmpp: dpmStep(velocity, &sample)
         case .unipc: uniPCStep(velocity, &sample)
+        case .dmd: dmdStep(velocity, &sample)
         }
         stepIndex += 1
     }
@@ -51,6 +56,28 @@ public struct FlowSolver: Sendable {
     private func eulerStep(_ v: [Float], _ x: inout [Float]) {
         let dt = schedule.sigmas[stepIndex + 1] - schedule.sigmas[stepIndex]
         axpy(dt, v, &x)
+    }
+
+    // MARK: - DMD (FastVideo DmdDenoisingStage)
+
+    private mutating func dmdStep(_ v: [Float], _ x: inout [Float]) {
+        let i = stepIndex
+        // pred_noise_to_pred_video: x0 = x - sigma * v in float64, rounded to float32.
+        let sigma = Double(schedule.sigmas[i])
+        x.withUnsafeMutableBufferPointer { xs in
+            v.withUnsafeBufferPointer { vs in
+                for k in 0..<xs.count { xs[k] = Float(Double(xs[k]) - sigma * Double(vs[k])) }
+            }
+        }
+        guard i < schedule.stepCount - 1 else { return }  // the last step returns x0
+        // scheduler.add_noise: (1 - sigma') * x0 + sigma' * eps, in float32.
+        let next = schedule.sigmas[i + 1], keep = 1 - next
+        let eps = renoise!.next()
+        x.withUnsafeMutableBufferPointer { xs in
+            eps.withUnsafeBufferPointer { es in
+                for k in 0..<xs.count { xs[k] = keep * xs[k] + next * es[k] }
+            }
+        }
     }
 
     // MARK: - DPM-Solver++ 2M (midpoint)
