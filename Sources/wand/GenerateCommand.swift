@@ -11,7 +11,7 @@ struct GenerateCommand: AsyncParsableCommand {
         abstract: "Make one video without the daemon, on the same engine code path as the daemon's jobs.")
 
     @Option(name: .long, help: "A model folder (official Wan layout or diffusers).") var model: String
-    @Option(name: .long, help: "t2v | ti2v | i2v | edit | animate (default: animate with --pose-video; edit with --video; with --image, i2v on an I2V model, else ti2v; else t2v)") var mode: String?
+    @Option(name: .long, help: "t2v | ti2v | i2v | edit | s2v | animate (default: s2v with --audio or on an S2V model; animate with --pose-video; edit with --video; with --image, i2v on an I2V model, else ti2v; else t2v)") var mode: String?
     @Option(name: .long) var prompt: String
     @Option(name: .long, help: "Default: the official negative prompt (official folders) or none (diffusers folders).") var negativePrompt: String?
     @Option(name: .long, help: "An image for i2v and ti2v.") var image: String?
@@ -32,7 +32,9 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(name: .long, help: "auto (a discrete GPU through Vulkan if there is one, else the CPU) | cpu | vulkan") var device: String = "auto"
     @Option(name: .long, help: "On a Vulkan device: f32, or f16 GEMM and attention operands.") var precision: String = "f32"
     @Option(name: .long, help: "Decode in spatial tiles of this many pixels (e.g. 256) to bound the VAE's memory.") var vaeTile: Int?
-    @Option(name: .long, help: "animate: the preprocessed pose video (src_pose.mp4); --image is the character.") var poseVideo: String?
+    @Option(name: .long, help: "s2v: the speech (WAV, MP3, FLAC, M4A...); --image is the reference, the audio goes into the MP4.") var audio: String?
+    @Option(name: .long, help: "s2v: at most this many 5-second clips (1...720, default 12).") var clips: Int?
+    @Option(name: .long, help: "animate: the preprocessed pose video (src_pose.mp4), --image is the character; s2v: an optional pose sequence.") var poseVideo: String?
     @Option(name: .long, help: "animate: the 512x512 face crops (src_face.mp4).") var faceVideo: String?
     @Option(name: .long, help: "animate replace: the background video (src_bg.mp4).") var backgroundVideo: String?
     @Option(name: .long, help: "animate replace: the character mask video (src_mask.mp4).") var maskVideo: String?
@@ -79,7 +81,16 @@ struct GenerateCommand: AsyncParsableCommand {
             let frame = try ImageDecoder.decode(path: image)
             request.image = RGBImage(width: frame.width, height: frame.height, pixels: frame.pixels)
         }
-        if mode == .animate {
+        var warnings: [String] = []
+        if mode == .s2v {
+            guard let audio else { throw ValidationError("s2v needs --audio (and --image, the reference)") }
+            guard request.image != nil else { throw ValidationError("s2v needs --image, the reference picture") }
+            if let clips, !(1...S2VLimits.maxClips).contains(clips) {
+                throw ValidationError("--clips must be from 1 to \(S2VLimits.maxClips)")
+            }
+            warnings = try S2VInputs.prepare(audio: URL(fileURLWithPath: audio), pose: poseVideo.map { URL(fileURLWithPath: $0) },
+                                             clips: clips, size: VideoSize(width: width, height: height), into: &request)
+        } else if mode == .animate {
             request.animate = try animateInputs()
         } else if let video {
             let clip = try VideoDecoder.decode(path: video, maxFrames: request.frames)
@@ -93,14 +104,16 @@ struct GenerateCommand: AsyncParsableCommand {
         let meter = ProgressMeter()
         let result = try await engine.generate(request, progress: { meter.report($0) }, isCancelled: { false })
         meter.finish()
+        for w in warnings { FileHandle.standardError.write(Data("warning: \(w)\n".utf8)) }
         // Labelled like the daemon's outputs: visible label, invisible mark (payload from the seed), tags.
         let jobID = "generate-\(request.seed)"
         let clip = VideoFrames(frames: result.frames.map { RGBFrame(width: $0.width, height: $0.height, pixels: $0.pixels) }, fps: result.fps)
+        let track = try audio.map { try S2VInputs.muxTrack(audio: URL(fileURLWithPath: $0), frames: clip.frames.count, fps: clip.fps) }
         let written = try VideoPublisher.publish(
             clip, to: out,
             metadata: MP4Metadata(title: URL(fileURLWithPath: out).deletingPathExtension().lastPathComponent, prompt: prompt,
                                   jobID: jobID, model: request.modelName, seed: request.seed, wandVersion: wandVersion),
-            options: VideoPublisher.Options(settings: VideoEncoderSettings(fps: result.fps), writeNFO: false, writePoster: false))
+            audio: track, options: VideoPublisher.Options(settings: VideoEncoderSettings(fps: result.fps), writeNFO: false, writePoster: false))
         if let payload = written.payloadHex { print("invisible watermark payload \(payload) (job id \(jobID))") }
         if let latentsOut { try writeSafetensors(name: "latents", shape: result.latentShape, values: result.latents, to: latentsOut) }
         if let vk = compute.backend as? VulkanBackend, !vk.kernelProfile.isEmpty {
@@ -171,11 +184,12 @@ extension GenerateCommand {
     /// --mode, or what the inputs and the model's family imply.
     func chosenMode(_ kind: ModelKind?) throws -> GenerationMode {
         if let mode {
-            guard let m = GenerationMode(rawValue: mode), [.t2v, .ti2v, .i2v, .edit, .animate].contains(m) else {
-                throw ValidationError("--mode must be t2v, ti2v, i2v, edit or animate")
+            guard let m = GenerationMode(rawValue: mode) else {
+                throw ValidationError("--mode must be t2v, ti2v, i2v, edit, s2v or animate")
             }
             return m
         }
+        if audio != nil || kind == .s2v14B { return .s2v }
         if poseVideo != nil { return .animate }
         if video != nil { return .edit }
         if image != nil { return kind == .i2vA14B ? .i2v : .ti2v }

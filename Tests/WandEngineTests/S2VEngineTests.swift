@@ -5,7 +5,7 @@ import XCTest
 @testable import WandEngine
 
 /// Mode s2v through the Engine: what it refuses, with the file or argument named, before any
-/// model work (a full S2V folder needs the real umT5-XXL, which no test can carry).
+/// model work. A whole run on a tiny folder is S2VEndToEndTests (WandDaemonTests).
 final class S2VEngineTests: XCTestCase {
     func request(_ path: String, audio: [Float]? = [Float](repeating: 0, count: 16_000), image: Bool = true) -> GenerationRequest {
         var r = GenerationRequest(mode: .s2v, modelName: "s2v-14b", modelPath: path, prompt: "a person talks", seed: 1,

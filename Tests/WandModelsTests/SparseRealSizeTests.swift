@@ -159,5 +159,7 @@ final class ReferenceRealSizeTests: XCTestCase {
             XCTAssertEqual(verdict.layout, .official, key)
             XCTAssertEqual(verdict.parameterCount, parameters, key)
         }
+        // The published umT5 file, which carries no config, sizes itself as umT5-XXL.
+        XCTAssertEqual(try UMT5Config.official(try open("umt5_xxl_encoder", dtype: .bf16).weights, path: "umt5"), .xxl)
     }
 }

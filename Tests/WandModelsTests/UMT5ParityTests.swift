@@ -33,6 +33,20 @@ final class UMT5ParityTests: XCTestCase {
         let encoder = try UMT5Encoder(config: hfConfig, weights: try SafetensorsFile(path: path).weights,
                                       path: path, backend: backend)
         try check(encoder, label: "official f32")
+        // An official folder's .pth has no config: its sizes come from the tensor shapes.
+        let weights = try SafetensorsFile(path: path).weights
+        XCTAssertEqual(try UMT5Config.official(weights, path: path), hfConfig)
+        let sized = try UMT5Encoder(config: try UMT5Config.official(weights, path: path), weights: weights, path: path, backend: backend)
+        try check(sized, label: "official f32, sized from its shapes")
+    }
+
+    func testShapeInferenceNamesWhatIsMissingOrWrong() throws {
+        let path = ReferenceFixtures.umt5("tiny.official.safetensors")
+        let all = try SafetensorsFile(path: path).weights
+        let noBias = try WeightSet(all.tensors.filter { $0.name != "blocks.0.pos_embedding.embedding.weight" })
+        XCTAssertThrowsError(try UMT5Config(officialWeights: noBias, path: path)) { error in
+            XCTAssertEqual(error as? ModelError, .missingWeight(path: path, tensor: "blocks.0.pos_embedding.embedding.weight"))
+        }
     }
 
     func testTransformersLayoutBF16MatchesReference() throws {

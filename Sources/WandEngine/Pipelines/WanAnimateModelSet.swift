@@ -27,7 +27,8 @@ public final class WanAnimateModelSet: Sendable {
             ? try UnigramTokenizer(tokenizerJSONPath: folder.tokenizer) : try UnigramTokenizer(spieceModelPath: folder.tokenizer)
         var bytes = 0
         let encoderWeights = try openWeights(folder.textEncoder)
-        let encoderConfig = folder.layout == .diffusers ? try UMT5Config(configFile: folder.textEncoder + "/config.json") : UMT5Config.xxl
+        let encoderConfig = folder.layout == .diffusers ? try UMT5Config(configFile: folder.textEncoder + "/config.json")
+            : try UMT5Config.official(encoderWeights, path: folder.textEncoder)
         textEncoder = try UMT5Encoder(config: encoderConfig, weights: encoderWeights, path: folder.textEncoder, backend: backend)
         bytes += encoderWeights.byteCount
 

@@ -24,7 +24,8 @@ public final class WanModelSet: Sendable {
 
         let encoderWeights = try openWeights(folder.textEncoder)
         let encoderConfig = folder.layout == .diffusers
-            ? try UMT5Config(configFile: folder.textEncoder + "/config.json") : UMT5Config.xxl
+            ? try UMT5Config(configFile: folder.textEncoder + "/config.json")
+            : try UMT5Config.official(encoderWeights, path: folder.textEncoder)
         textEncoder = try UMT5Encoder(config: encoderConfig, weights: encoderWeights, path: folder.textEncoder, backend: backend)
         bytes += Self.residentBytes(encoderWeights, backend)
 

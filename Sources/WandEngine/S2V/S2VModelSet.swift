@@ -65,7 +65,8 @@ public final class S2VModelSet: Sendable {
         tokenizer = folder.tokenizer.hasSuffix(".json")
             ? try UnigramTokenizer(tokenizerJSONPath: folder.tokenizer) : try UnigramTokenizer(spieceModelPath: folder.tokenizer)
         let t5 = try openWeights(folder.textEncoder)
-        textEncoder = try UMT5Encoder(config: .xxl, weights: t5, path: folder.textEncoder, backend: backend)
+        textEncoder = try UMT5Encoder(config: try UMT5Config.official(t5, path: folder.textEncoder), weights: t5,
+                                      path: folder.textEncoder, backend: backend)
         let ditWeights = try openWeights(folder.path)
         let dit = try WanS2VDiT(config: try WanS2VConfig(configFile: folder.path + "/config.json"), weights: ditWeights,
                                 path: folder.path, backend: backend)

@@ -1,5 +1,6 @@
-/// Hyper-parameters of a umT5 encoder (spec §6.1). The official `.pth` carries no config (it is
-/// always umT5-XXL); transformers' `config.json` (UMT5Config / T5Config) is read when present.
+/// Hyper-parameters of a umT5 encoder (spec §6.1). The official `.pth` carries no config (the
+/// published ones are umT5-XXL), so its sizes are read off the tensor shapes; transformers'
+/// `config.json` (UMT5Config / T5Config) is read when present.
 public struct UMT5Config: Sendable, Equatable {
     public var vocabSize: Int
     public var dim: Int
@@ -69,6 +70,38 @@ public struct UMT5Config: Sendable, Equatable {
                                     ("relative_attention_max_distance", maxDistance, 1 << 20)] where value > limit {
             throw r.refuse(key, "larger than Wand supports (\(value) > \(limit))")
         }
+    }
+
+    /// The sizes of official-layout encoder weights (`token_embedding`, `blocks.N.attn.q`,
+    /// `ffn.fc1`, `pos_embedding.embedding` [buckets, heads]); what shapes cannot say (the
+    /// bucket max distance 128, eps 1e-6) is the official umT5's. The published file reads as `.xxl`.
+    public init(officialWeights weights: WeightSet, path: String) throws(ModelError) {
+        func shape(_ name: String, rank: Int) throws(ModelError) -> [Int] {
+            guard let t = weights[name] else { throw .missingWeight(path: path, tensor: name) }
+            guard t.shape.count == rank, t.shape.allSatisfy({ $0 > 0 }) else {
+                throw .unsupported(path: path, detail: "tensor \(name) has shape \(t.shape); an umT5 encoder's is \(rank)-D")
+            }
+            return t.shape
+        }
+        let embedding = try shape("token_embedding.weight", rank: 2)
+        let q = try shape("blocks.0.attn.q.weight", rank: 2)
+        let ffn = try shape("blocks.0.ffn.fc1.weight", rank: 2)
+        let bias = try shape("blocks.0.pos_embedding.embedding.weight", rank: 2)
+        var layers = 0
+        while weights["blocks.\(layers).norm1.weight"] != nil { layers += 1 }
+        let heads = bias[1]
+        guard q[0] % heads == 0 else {
+            throw .badConfig(path: path, key: "blocks.0.attn.q.weight",
+                             detail: "\(q[0]) attention features do not split into the \(heads) heads of pos_embedding")
+        }
+        self.init(vocabSize: embedding[0], dim: embedding[1], numHeads: heads, headDim: q[0] / heads,
+                  ffnDim: ffn[0], numLayers: layers, numBuckets: bias[0])
+    }
+
+    /// An official folder's encoder: sized from its official names, `.xxl` for a file in
+    /// transformers names (which the encoder also reads).
+    public static func official(_ weights: WeightSet, path: String) throws(ModelError) -> UMT5Config {
+        weights["token_embedding.weight"] == nil ? .xxl : try UMT5Config(officialWeights: weights, path: path)
     }
 
     public init(configFile path: String) throws(ModelError) {
