@@ -20,15 +20,8 @@ extension CPUBackend {
     /// operands again on every tile (L = 4096, 24 heads, d 128, 2 AVX-512 cores: 1.17 s with
     /// OpenBLAS's GEMMs, 1.02 s with these; PyTorch 1.18 s).
     public func attention(q: Tensor, k: Tensor, v: Tensor, scale: Float?, bias: Tensor?) throws -> Tensor {
-        guard q.rank == 3, k.rank == 3, v.rank == 3, k.shape == v.shape, q.shape[1] == k.shape[1],
-              q.shape[2] == k.shape[2] else {
-            throw TensorError.shapeMismatch(op: "attention", detail: "q \(q.shape), k \(k.shape), v \(v.shape)")
-        }
-        let lq = q.shape[0], heads = q.shape[1], d = q.shape[2], lk = k.shape[0]
-        if let bias, bias.shape != [heads, lq, lk] {
-            throw TensorError.shapeMismatch(op: "attention", detail: "bias \(bias.shape), expected [\(heads), \(lq), \(lk)]")
-        }
-        guard lk > 0 else { throw TensorError.invalidArgument(op: "attention", detail: "no keys") }
+        let g = try AttentionGeometry(q: q, k: k, v: v, bias: bias)
+        let (lq, heads, d, lk) = (g.lq, g.heads, g.d, g.lk)
         let q = q.contiguous(), k = k.contiguous(), v = v.contiguous(), bias = bias?.contiguous()
         let out = Tensor(uninitialized: q.shape)
         guard lq > 0, d > 0 else { return out }

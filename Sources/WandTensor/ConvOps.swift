@@ -9,22 +9,10 @@ extension CPUBackend {
     /// chunk) are left out of K instead of multiplied. Other strides use im2col on blocks of rows.
     public func conv3d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int, Int),
                        padding: Conv3DPadding) throws -> Tensor {
-        guard x.rank == 4, weight.rank == 5, weight.shape[1] == x.shape[0] else {
-            throw TensorError.shapeMismatch(op: "conv3d", detail: "x \(x.shape), weight \(weight.shape)")
-        }
         let p = padding
-        guard [p.timeFront, p.timeBack, p.top, p.bottom, p.left, p.right].allSatisfy({ $0 >= 0 }),
-              stride.0 > 0, stride.1 > 0, stride.2 > 0 else {
-            throw TensorError.invalidArgument(op: "conv3d", detail: "padding \(p), stride \(stride)")
-        }
-        let cin = x.shape[0], t = x.shape[1], h = x.shape[2], w = x.shape[3]
-        let cout = weight.shape[0], kt = weight.shape[2], kh = weight.shape[3], kw = weight.shape[4]
-        if let bias, bias.count != cout { throw TensorError.shapeMismatch(op: "conv3d", detail: "bias \(bias.shape)") }
-        let tp = t + p.timeFront + p.timeBack, hp = h + p.top + p.bottom, wp = w + p.left + p.right
-        guard tp >= kt, hp >= kh, wp >= kw else {
-            throw TensorError.shapeMismatch(op: "conv3d", detail: "padded input \([cin, tp, hp, wp]) smaller than kernel \(weight.shape)")
-        }
-        let to = (tp - kt) / stride.0 + 1, ho = (hp - kh) / stride.1 + 1, wo = (wp - kw) / stride.2 + 1
+        let g = try Conv3DGeometry(x, weight: weight, bias: bias, stride: stride, padding: padding)
+        let (cin, t, cout, kt, kh, kw) = (g.cin, g.t, g.cout, g.kt, g.kh, g.kw)
+        let (hp, wp, to, ho, wo) = (g.hp, g.wp, g.to, g.ho, g.wo)
         let x = x.contiguous(), weight = weight.contiguous(), bias = bias?.contiguous()
         let out = Tensor(uninitialized: [cout, to, ho, wo])
 

@@ -89,12 +89,7 @@ extension CPUBackend {
     }
 
     public func groupNorm(_ x: Tensor, groups: Int, weight: Tensor?, bias: Tensor?, eps: Float) throws -> Tensor {
-        guard x.rank >= 1, groups > 0, x.shape[0] % groups == 0 else {
-            throw TensorError.invalidArgument(op: "groupNorm", detail: "\(x.shape) in \(groups) groups")
-        }
-        let c = x.shape[0]
-        if let weight, weight.count != c { throw TensorError.shapeMismatch(op: "groupNorm", detail: "weight \(weight.shape)") }
-        if let bias, bias.count != c { throw TensorError.shapeMismatch(op: "groupNorm", detail: "bias \(bias.shape)") }
+        let c = try checkedGroupNormChannels(x, groups: groups, weight: weight, bias: bias)
         let x = x.contiguous(), w = weight?.contiguous(), b = bias?.contiguous()
         let out = Tensor(uninitialized: x.shape)
         let plane = x.count / c, perGroup = c / groups

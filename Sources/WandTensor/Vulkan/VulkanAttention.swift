@@ -9,15 +9,8 @@ extension VulkanKernel {
 
 extension VulkanBackend {
     public func attention(q: Tensor, k: Tensor, v: Tensor, scale: Float?, bias: Tensor?) throws -> Tensor {
-        guard q.rank == 3, k.rank == 3, v.rank == 3, k.shape == v.shape, q.shape[1] == k.shape[1],
-              q.shape[2] == k.shape[2] else {
-            throw TensorError.shapeMismatch(op: "attention", detail: "q \(q.shape), k \(k.shape), v \(v.shape)")
-        }
-        let lq = q.shape[0], heads = q.shape[1], d = q.shape[2], lk = k.shape[0]
-        if let bias, bias.shape != [heads, lq, lk] {
-            throw TensorError.shapeMismatch(op: "attention", detail: "bias \(bias.shape), expected [\(heads), \(lq), \(lk)]")
-        }
-        guard lk > 0 else { throw TensorError.invalidArgument(op: "attention", detail: "no keys") }
+        let g = try AttentionGeometry(q: q, k: k, v: v, bias: bias)
+        let (lq, heads, d, lk) = (g.lq, g.heads, g.d, g.lk)
         let dq = try context.contiguousOperand(q), dk = try context.contiguousOperand(k), dv = try context.contiguousOperand(v)
         let db = try bias.map { try context.contiguousOperand($0) }
         let (out, ob) = try context.output(q.shape)

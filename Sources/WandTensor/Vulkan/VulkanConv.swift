@@ -12,21 +12,9 @@ extension VulkanBackend {
     /// test), so a causal conv over one streamed frame plus its cached history needs no padded copy.
     public func conv3d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int, Int),
                        padding p: Conv3DPadding) throws -> Tensor {
-        guard x.rank == 4, weight.rank == 5, weight.shape[1] == x.shape[0] else {
-            throw TensorError.shapeMismatch(op: "conv3d", detail: "x \(x.shape), weight \(weight.shape)")
-        }
-        guard [p.timeFront, p.timeBack, p.top, p.bottom, p.left, p.right].allSatisfy({ $0 >= 0 }),
-              stride.0 > 0, stride.1 > 0, stride.2 > 0 else {
-            throw TensorError.invalidArgument(op: "conv3d", detail: "padding \(p), stride \(stride)")
-        }
-        let cin = x.shape[0], t = x.shape[1], h = x.shape[2], w = x.shape[3]
-        let cout = weight.shape[0], kt = weight.shape[2], kh = weight.shape[3], kw = weight.shape[4]
-        if let bias, bias.count != cout { throw TensorError.shapeMismatch(op: "conv3d", detail: "bias \(bias.shape)") }
-        let tp = t + p.timeFront + p.timeBack, hp = h + p.top + p.bottom, wp = w + p.left + p.right
-        guard tp >= kt, hp >= kh, wp >= kw else {
-            throw TensorError.shapeMismatch(op: "conv3d", detail: "padded input \([cin, tp, hp, wp]) smaller than kernel \(weight.shape)")
-        }
-        let to = (tp - kt) / stride.0 + 1, ho = (hp - kh) / stride.1 + 1, wo = (wp - kw) / stride.2 + 1
+        let g = try Conv3DGeometry(x, weight: weight, bias: bias, stride: stride, padding: p)
+        let (cin, t, h, w, cout, kt, kh, kw) = (g.cin, g.t, g.h, g.w, g.cout, g.kt, g.kh, g.kw)
+        let (tp, hp, wp, to, ho, wo) = (g.tp, g.hp, g.wp, g.to, g.ho, g.wo)
         let dx = try context.contiguousOperand(x), dw = try context.contiguousOperand(weight)
         let db = try bias.map { try context.contiguousOperand($0) }
         let (out, ob) = try context.output([cout, to, ho, wo])
