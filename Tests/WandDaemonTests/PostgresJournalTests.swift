@@ -127,6 +127,15 @@ final class PostgresJournalTests: XCTestCase {
         XCTAssertTrue(try a.markDone(lease), "renewed all along")
         XCTAssertFalse(try a.hosts().isEmpty)
         XCTAssertEqual(Set(try b.hosts().map(\.name)), ["a", "b"])
+
+        // A host retired a week ago leaves the list at the next renewal; one seen a day ago stays, marked dead.
+        let sql = try PGConnection(url: server.url)
+        try sql.exec("INSERT INTO wand_hosts (name, pid, started, last_seen) VALUES ('old', 1, now(), now() - interval '8 days'), "
+                     + "('yesterday', 2, now(), now() - interval '1 day')")
+        try a.touchHost()
+        let hosts = try b.hosts()
+        XCTAssertEqual(Set(hosts.map(\.name)), ["a", "b", "yesterday"])
+        XCTAssertEqual(hosts.first { $0.name == "yesterday" }?.alive, false)
     }
 
     func testOwnRowsAreRecoveredAtOnceAfterARestart() throws {

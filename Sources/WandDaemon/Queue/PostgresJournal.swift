@@ -274,10 +274,14 @@ extension PostgresJournal: JobJournal {
             """).values.map { HostStatus(name: $0[0] ?? "", lastSeen: Double($0[1] ?? "") ?? 0, alive: $0[2] == "t") }
     }
 
+    /// A host unseen this long leaves `wand status` (a machine retired or renamed); its jobs stay.
+    public static let hostRetention = "7 days"
+
     public func touchHost() throws {
         try beat.exec("""
             INSERT INTO wand_hosts (name, pid, started, last_seen) VALUES ($1, $2, now(), now())
             ON CONFLICT (name) DO UPDATE SET last_seen = now(), pid = excluded.pid
             """, [hostName, Int(getpid())])
+        try beat.exec("DELETE FROM wand_hosts WHERE last_seen < now() - interval '\(Self.hostRetention)'")
     }
 }
