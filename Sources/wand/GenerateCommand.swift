@@ -14,7 +14,7 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(name: .long, help: "t2v | ti2v | i2v | edit | s2v | animate (default: s2v with --audio or on an S2V model; animate with --pose-video; edit with --video; with --image, i2v on an I2V model, else ti2v; else t2v)") var mode: String?
     @Option(name: .long) var prompt: String
     @Option(name: .long, help: "Default: the official negative prompt (official folders) or none (diffusers folders).") var negativePrompt: String?
-    @Option(name: .long, help: "An image for i2v and ti2v.") var image: String?
+    @Option(name: .long, help: "i2v and ti2v: the first frame; s2v: the reference; animate: the character.") var image: String?
     @Option(name: .long, help: "The source video for edit.") var video: String?
     @Option(name: .long) var seed: UInt64?
     @Option(name: .long) var steps: Int?
@@ -108,7 +108,7 @@ struct GenerateCommand: AsyncParsableCommand {
         // Labelled like the daemon's outputs: visible label, invisible mark (payload from the seed), tags.
         let jobID = "generate-\(request.seed)"
         let clip = VideoFrames(frames: result.frames.map { RGBFrame(width: $0.width, height: $0.height, pixels: $0.pixels) }, fps: result.fps)
-        let track = try audio.map { try S2VInputs.muxTrack(audio: URL(fileURLWithPath: $0), frames: clip.frames.count, fps: clip.fps) }
+        let track = try (mode == .s2v ? audio : nil).map { try S2VInputs.muxTrack(audio: URL(fileURLWithPath: $0), frames: clip.frames.count, fps: clip.fps) }
         let written = try VideoPublisher.publish(
             clip, to: out,
             metadata: MP4Metadata(title: URL(fileURLWithPath: out).deletingPathExtension().lastPathComponent, prompt: prompt,
