@@ -83,9 +83,22 @@ public actor Engine: VideoGenerator {
         var clock = Stopwatch()
         let backend = self.backend, path = request.modelPath
         // A folder's Animate networks are cached under their own key: WanModelSet cannot load them.
-        let (models, warm) = try await cache.value(for: "animate:" + path, as: WanAnimateModelSet.self) {
-            let set = try WanAnimateModelSet(folder: try WanModelFolder.open(path), backend: backend)
-            return (set, set.residentBytes)
+        let models: WanAnimateModelSet, warm: Bool
+        var applied: [AppliedLoRA] = [], loraNotes: [String] = []
+        if request.loras.isEmpty {
+            (models, warm) = try await cache.value(for: "animate:" + path, as: WanAnimateModelSet.self) {
+                let set = try WanAnimateModelSet(folder: try WanModelFolder.open(path), backend: backend)
+                return (set, set.residentBytes)
+            }
+        } else {
+            let loras = request.loras, precision = loraPrecision
+            let key = "animate:" + (try LoRAModelLoader.cacheKey(modelPath: path, loras: loras))
+            let (loaded, wasWarm) = try await cache.value(for: key, as: LoRAMerged<WanAnimateModelSet>.self) {
+                let base = try WanAnimateModelSet(folder: try WanModelFolder.open(path), backend: backend)
+                return try LoRAModelLoader.load(base: base, loras: loras, precision: precision)
+            }
+            (models, warm, applied) = (loaded.models, wasWarm, loaded.applied)
+            loraNotes = loaded.notes + (wasWarm ? [] : [loaded.loadNote])
         }
         timings.load = warm ? 0 : clock.lap()
         timings.modelWasWarm = warm
@@ -93,11 +106,13 @@ public actor Engine: VideoGenerator {
                                                                     isCancelled: isCancelled)
         let latents = try Tensor.concat(out.segmentLatents, dim: 1)
         let inputs = request.animate!
-        return GeneratedVideo(width: request.width, height: request.height, fps: request.fps, frames: Self.frames(out.video),
-                              latents: flat(latents), latentShape: latents.shape, timings: timings, device: deviceDescription,
-                              notes: ["\(models.folder.layout.rawValue) layout, \(models.folder.convention.rawValue) sampler grid",
-                                      "animate_mode \(inputs.mode.rawValue), \(out.segmentLatents.count) segment(s) of \(request.frames) "
-                                        + "frames, refert_num \(inputs.refertNum); latents: the segments' final latents in order"])
+        var result = GeneratedVideo(width: request.width, height: request.height, fps: request.fps, frames: Self.frames(out.video),
+                                    latents: flat(latents), latentShape: latents.shape, timings: timings, device: deviceDescription,
+                                    notes: ["\(models.folder.layout.rawValue) layout, \(models.folder.convention.rawValue) sampler grid",
+                                            "animate_mode \(inputs.mode.rawValue), \(out.segmentLatents.count) segment(s) of \(request.frames) "
+                                              + "frames, refert_num \(inputs.refertNum); latents: the segments' final latents in order"] + loraNotes)
+        result.loras = applied
+        return result
     }
 
     /// [3, T, H, W] in [-1, 1] -> uint8 RGB frames, truncating as both references do

@@ -45,6 +45,20 @@ final class S2VEngineTests: XCTestCase {
         let noImage = await generate(request(dir, image: false))
         XCTAssertTrue(noImage?.message.contains("reference image") ?? false)
     }
+
+    /// Nothing is merged into the S2V DiT and no few-step S2V model exists: a job asking for
+    /// either fails saying so instead of running without it.
+    func testLoRAsAndRecipesAreRefusedNotIgnored() async {
+        var withLoRA = request("/nonexistent/Wan2.2-S2V-14B")
+        withLoRA.loras = [LoRARequest(path: "/loras/style.safetensors", strength: 1, expert: .both)]
+        let lora = await generate(withLoRA)
+        XCTAssertEqual(lora?.kind, .badRequest)
+        XCTAssertTrue(lora?.message.contains("LoRAs are not merged into the S2V DiT") ?? false, "\(String(describing: lora))")
+        var withRecipe = request("/nonexistent/Wan2.2-S2V-14B")
+        withRecipe.sigmaSchedule = .lightning
+        let recipe = await generate(withRecipe)
+        XCTAssertTrue(recipe?.message.contains("few-step recipes") ?? false, "\(String(describing: recipe))")
+    }
 }
 
 /// The official output size rule, on the examples computed with WanS2V.get_size_less_than_area

@@ -4,14 +4,16 @@ import Glibc
 import WandMedia
 import WandModels
 
-/// A model folder's networks with LoRAs merged into its DiT expert(s), as the warm cache keeps it.
-struct LoRAModelSet: Sendable {
-    let models: WanModelSet
+/// A model folder's networks with LoRAs merged into its DiT(s), as the warm cache keeps it.
+struct LoRAMerged<Models: Sendable>: Sendable {
+    let models: Models
     let applied: [AppliedLoRA]
     /// For every job on it (skipped keys), and for the job that loaded it (what the merge did).
     let notes: [String]
     let loadNote: String
 }
+
+typealias LoRAModelSet = LoRAMerged<WanModelSet>
 
 enum LoRAModelLoader {
     /// The warm cache's key for `modelPath` with `loras`: the folder, then per LoRA (in order, as
@@ -37,33 +39,58 @@ enum LoRAModelLoader {
     /// Merges `loras` into `base`'s experts (new DiTs; `base` is unchanged) and returns the set with
     /// its resident size: the base's, less the mapped bytes of replaced tensors, plus the merged ones.
     static func load(base: WanModelSet, loras: [LoRARequest], precision: LoRAMergePrecision) throws -> (LoRAModelSet, Int) {
+        let files = try open(loras, twoExpert: base.isTwoExpert, modelPath: base.folder.path)
+        var clock = Stopwatch()
+        let (experts, total) = try mergeEach(base.experts, loras: loras, files: files) { try $0.merging($1, precision: precision) }
+        let bytes = base.residentBytes + total.ownedBytes - total.replacedMappedBytes
+        let set = WanModelSet(sharing: base, experts: experts, residentBytes: bytes)
+        let merged = try summary(loras, files, model: base.experts[0].weights, dits: base.experts.count, twoExpert: base.isTwoExpert,
+                                 total: total, seconds: clock.lap(), precision: precision, models: set)
+        return (merged, bytes)
+    }
+
+    /// The same for an Animate folder's one DiT.
+    static func load(base: WanAnimateModelSet, loras: [LoRARequest], precision: LoRAMergePrecision) throws -> (LoRAMerged<WanAnimateModelSet>, Int) {
+        let files = try open(loras, twoExpert: false, modelPath: base.folder.path)
+        var clock = Stopwatch()
+        let (dits, total) = try mergeEach([base.dit], loras: loras, files: files) { try $0.merging($1, precision: precision) }
+        let bytes = base.residentBytes + total.ownedBytes - total.replacedMappedBytes
+        let set = WanAnimateModelSet(sharing: base, dit: dits[0], residentBytes: bytes)
+        let merged = try summary(loras, files, model: base.dit.weights, dits: 1, twoExpert: false,
+                                 total: total, seconds: clock.lap(), precision: precision, models: set)
+        return (merged, bytes)
+    }
+
+    /// Reads and checks the LoRA files of a request.
+    static func open(_ loras: [LoRARequest], twoExpert: Bool, modelPath: String) throws -> [LoRAFile] {
         var files: [LoRAFile] = []
         for lora in loras {
             guard lora.strength.isFinite, abs(lora.strength) <= 100 else {
                 throw EngineError(.badRequest, "LoRA strength \(lora.strength) is out of range (-100...100)", path: lora.path)
             }
-            if !base.isTwoExpert && lora.expert != .both {
+            if !twoExpert && lora.expert != .both {
                 throw EngineError(.badRequest, "expert: \(lora.expert.rawValue) needs a two-expert (A14B) model; "
-                                  + "\(base.folder.path) has one DiT (use expert: both or leave it out)", path: lora.path)
+                                  + "\(modelPath) has one DiT (use expert: both or leave it out)", path: lora.path)
             }
             do { files.append(try LoRAFile(path: lora.path)) } catch {
                 throw EngineError(.badRequest, error.message, path: lora.path)
             }
         }
-        var experts: [WanDiT] = []
-        var bytes = base.residentBytes
-        var notes: [String] = []
-        var clock = Stopwatch()
-        var total = LoRAMergeReport()
-        for (index, expert) in base.experts.enumerated() {
+        return files
+    }
+
+    /// Merges into each DiT (the first is the high-noise expert) the LoRAs meant for it.
+    static func mergeEach<DiT>(_ dits: [DiT], loras: [LoRARequest], files: [LoRAFile],
+                               merge: (DiT, [LoRAApplication]) throws -> (DiT, LoRAMergeReport)) throws -> ([DiT], LoRAMergeReport) {
+        var out: [DiT] = [], total = LoRAMergeReport()
+        for (index, dit) in dits.enumerated() {
             let isHigh = index == 0
             let apps = zip(loras, files).filter { r, _ in r.expert == .both || (r.expert == .high) == isHigh }
                 .map { LoRAApplication(file: $1, strength: Float($0.strength)) }
-            guard !apps.isEmpty else { experts.append(expert); continue }
+            guard !apps.isEmpty else { out.append(dit); continue }
             do {
-                let (merged, report) = try expert.merging(apps, precision: precision)
-                experts.append(merged)
-                bytes += report.ownedBytes - report.replacedMappedBytes
+                let (merged, report) = try merge(dit, apps)
+                out.append(merged)
                 total.mergedTensors += report.mergedTensors
                 total.ownedBytes += report.ownedBytes
                 total.replacedMappedBytes += report.replacedMappedBytes
@@ -71,23 +98,32 @@ enum LoRAModelLoader {
                 throw EngineError(.badRequest, error.message, path: error.path)
             }
         }
+        return (out, total)
+    }
+
+    /// What the sidecar records per LoRA, the notes, and the load note.
+    static func summary<Models>(_ loras: [LoRARequest], _ files: [LoRAFile], model: ModelWeights, dits: Int, twoExpert: Bool,
+                                total: LoRAMergeReport, seconds: Double, precision: LoRAMergePrecision,
+                                models: Models) throws -> LoRAMerged<Models> {
         let mib = { (b: Int) in String(Double(b * 10 / (1 << 20)) / 10) }
-        let loadNote = ("LoRAs merged (\(precision.rawValue) dtype) in \(String(Double(Int(clock.lap() * 100)) / 100)) s: \(total.mergedTensors) tensors, "
+        let loadNote = ("LoRAs merged (\(precision.rawValue) dtype) in \(String(Double(Int(seconds * 100)) / 100)) s: \(total.mergedTensors) tensors, "
                      + "\(mib(total.ownedBytes)) MiB held in memory in place of \(mib(total.replacedMappedBytes)) MiB mapped from the model's files")
-        var applied: [AppliedLoRA] = []
+        var applied: [AppliedLoRA] = [], notes: [String] = []
         for (lora, file) in zip(loras, files) {
-            let intoExperts = base.isTwoExpert && lora.expert != .both ? 1 : base.experts.count
-            let targets = Set(file.contributions.map(\.target).filter { base.experts[0].weights.contains($0) })
+            let intoDiTs = twoExpert && lora.expert != .both ? 1 : dits
+            let targets = Set(file.contributions.map(\.target).filter { model.contains($0) })
+            // Image-branch keys (k_img, v_img, img_emb) of a Wan2.1-I2V LoRA: merged where the
+            // model has the branch (Animate), skipped where it has none (Wan2.2).
+            let skipped = file.contributions.filter { !model.contains($0.target) }.flatMap(\.storedNames)
+                .filter(file.imageBranchKeys.contains).count
             applied.append(AppliedLoRA(path: lora.path, strength: lora.strength, expert: lora.expert,
-                                       sha256: try sha256(lora.path), mergedTensors: targets.count * intoExperts,
-                                       skippedKeys: file.imageBranchKeys.count))
-            if !file.imageBranchKeys.isEmpty {
-                notes.append("LoRA \(lora.path): \(file.imageBranchKeys.count) keys of the Wan2.1 image branch "
+                                       sha256: try sha256(lora.path), mergedTensors: targets.count * intoDiTs, skippedKeys: skipped))
+            if skipped > 0 {
+                notes.append("LoRA \(lora.path): \(skipped) keys of the Wan2.1 image branch "
                              + "(k_img, v_img, img_emb) skipped: this model has no image branch")
             }
         }
-        let set = WanModelSet(sharing: base, experts: experts, residentBytes: bytes)
-        return (LoRAModelSet(models: set, applied: applied, notes: notes, loadNote: loadNote), bytes)
+        return LoRAMerged(models: models, applied: applied, notes: notes, loadNote: loadNote)
     }
 
     /// SHA-256 of the file, read through a mapping (1.2 GB LoRAs are common).

@@ -81,6 +81,18 @@ public final class WanAnimateModelSet: Sendable {
         residentBytes = bytes
     }
 
+    /// `base` with another DiT (its LoRA-merged copy); the other networks are shared.
+    init(sharing base: WanAnimateModelSet, dit: WanAnimateDiT, residentBytes: Int) {
+        folder = base.folder
+        tokenizer = base.tokenizer
+        textEncoder = base.textEncoder
+        imageEncoder = base.imageEncoder
+        clipResize = base.clipResize
+        vae = base.vae
+        self.dit = dit
+        self.residentBytes = residentBytes
+    }
+
     /// `size.shortest_edge` and `crop_size` of a CLIPImageProcessor config (absent: the encoder's size).
     static func processorSizes(_ path: String, default size: Int) throws -> (shortestEdge: Int, crop: Int) {
         guard fileExists(path) else { return (size, size) }

@@ -81,7 +81,9 @@ public struct WanAnimatePipeline: Sendable {
 
             // Denoise.
             let loopStart = Stopwatch.now()
-            let schedule = FlowSchedule.make(request.sampler, convention: m.folder.convention, steps: request.steps, shift: shift)
+            let schedule = request.sigmaSchedule == .lightning
+                ? FlowSchedule.lightning(steps: request.steps, shift: shift)
+                : FlowSchedule.make(request.sampler, convention: m.folder.convention, steps: request.steps, shift: shift)
             let loop = DenoiseLoop(kind: request.sampler, schedule: schedule, plan: .singleModel(guidance: request.guidance))
             let shape = [16, latentFrames + 1, h, w], dit = m.dit
             let done = segment * request.steps
@@ -144,7 +146,7 @@ public struct WanAnimatePipeline: Sendable {
 
     func validate(_ r: GenerationRequest) throws -> AnimateInputs {
         guard r.mode == .animate else { throw EngineError(.badRequest, "the Animate pipeline runs mode animate, not \(r.mode.rawValue)") }
-        guard r.sampler != .dmd else {
+        guard r.sampler != .dmd, r.sigmaSchedule != .dmd else {
             throw EngineError(.badRequest, "the DMD sampler (recipe fastwan-3step) is for FastWan t2v/ti2v/i2v/edit models, not animate")
         }
         guard let inputs = r.animate else {

@@ -17,8 +17,13 @@ extension Engine {
         guard audio.count >= 400 else {
             throw EngineError(.badRequest, "the audio is \(audio.count) samples at 16 kHz; wav2vec2 needs at least 400 (25 ms)")
         }
-        guard request.sampler != .dmd else {
-            throw EngineError(.badRequest, "the DMD sampler (recipe fastwan-3step) is for FastWan t2v/ti2v/i2v/edit models, not s2v")
+        guard request.sampler != .dmd, request.sigmaSchedule == .model else {
+            throw EngineError(.badRequest, "few-step recipes and the DMD sampler are not made for S2V (no distilled S2V model is published); "
+                              + "leave out recipe: for s2v jobs")
+        }
+        guard request.loras.isEmpty else {
+            throw EngineError(.badRequest, "LoRAs are not merged into the S2V DiT yet; leave out loras: for s2v jobs",
+                              path: request.loras[0].path)
         }
         if let clips = request.clips, clips < 1 { throw EngineError(.badRequest, "clips must be at least 1 (got \(clips))") }
         var timings = StageTimings()

@@ -41,6 +41,20 @@ public final class WanAnimateDiT: Sendable {
         self.backend = backend
     }
 
+    init(config: WanAnimateConfig, layout: Layout, checkedWeights: ModelWeights, backend: any ComputeBackend) {
+        self.config = config
+        self.layout = layout
+        self.weights = checkedWeights
+        self.backend = backend
+    }
+
+    /// A new DiT with `loras` merged into its weights (official names: the blocks are the
+    /// Wan2.1-I2V layout, so Wan2.1-I2V LoRAs, `k_img`/`v_img` included, apply); this one is unchanged.
+    public func merging(_ loras: [LoRAApplication], precision: LoRAMergePrecision) throws -> (WanAnimateDiT, LoRAMergeReport) {
+        let (merged, report) = try LoRAMerge.merge(weights, loras, precision: precision, backend: backend)
+        return (WanAnimateDiT(config: config, layout: layout, checkedWeights: merged, backend: backend), report)
+    }
+
     // MARK: conditioning prepared once per job
 
     /// `text`: umT5 rows `[n <= 512, textDim]` (trimmed to the real tokens); `image`: the CLIP
