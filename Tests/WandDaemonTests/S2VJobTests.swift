@@ -26,6 +26,10 @@ final class S2VJobTests: XCTestCase {
         XCTAssertTrue(range.contains { $0.contains(":5:8: error: clips") }, "\(range)")
         let missing = try jobErrors("wand: 1\nmode: s2v\nimage: person.png\naudio: speech.wav\npose_video: nope.mp4\n", in: folder)
         XCTAssertTrue(missing.contains { $0.contains("pose_video file 'nope.mp4' not found") }, "\(missing)")
+        try Data("x".utf8).write(to: folder.url.appendingPathComponent("style.safetensors"))
+        let fast = try jobErrors("wand: 1\nmode: s2v\nimage: person.png\naudio: speech.wav\nloras: [style.safetensors]\nrecipe: lightning-4step\n", in: folder)
+        XCTAssertTrue(fast.contains { $0.contains(":5:8: error: loras are not supported by mode s2v") }, "\(fast)")
+        XCTAssertTrue(fast.contains { $0.contains(":6:9: error: recipe lightning-4step is not made for mode s2v") }, "\(fast)")
     }
 
     /// Stands in for the engine: checks what the daemon hands over, returns ceil(audio s · 16) frames.

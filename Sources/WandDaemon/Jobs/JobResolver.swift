@@ -127,6 +127,17 @@ struct JobResolver {
         if kind != .t2vA14B, kind != .i2vA14B, let l = f.loras, l.value.contains(where: { $0.expert != .both }) {
             r.error("expert high/low needs a two-expert model (\(modelName) has one DiT; use expert: both or leave it out)", at: l.mark)
         }
+        if mode == .s2v {
+            // Nothing is merged into the S2V DiT and no few-step S2V model exists (the engine refuses both too).
+            if !loras.isEmpty {
+                r.error("loras are not supported by mode s2v yet" + (f.loras == nil ? " (from the model entry \(modelName))" : ""),
+                        at: f.loras?.mark ?? modelMark)
+            }
+            if let recipe {
+                r.error("recipe \(recipe) is not made for mode s2v" + (f.recipe == nil ? " (from the inbox defaults or the model entry)" : ""),
+                        at: f.recipe?.mark ?? modelMark)
+            }
+        }
         let errorsAfter = r.diagnostics.filter { $0.severity == .error }.count
         guard errorsAfter == errorsBefore else { return [] }
 
