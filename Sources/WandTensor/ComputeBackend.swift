@@ -100,3 +100,19 @@ public protocol ComputeBackend: Sendable {
     /// torch.nn.functional.interpolate on the last two dims of [..., H, W].
     func interpolate(_ x: Tensor, height: Int, width: Int, mode: InterpolationMode) throws -> Tensor
 }
+
+extension ComputeBackend {
+    /// conv2d is conv3d over one frame on every backend: the same kernels, nothing to keep twice.
+    public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int),
+                       padding: (Int, Int)) throws -> Tensor {
+        guard x.rank == 3, weight.rank == 4 else {
+            throw TensorError.shapeMismatch(op: "conv2d", detail: "x \(x.shape), weight \(weight.shape)")
+        }
+        let x3 = try x.reshaped([x.shape[0], 1, x.shape[1], x.shape[2]])
+        let w3 = try weight.reshaped([weight.shape[0], weight.shape[1], 1, weight.shape[2], weight.shape[3]])
+        let y = try conv3d(x3, weight: w3, bias: bias, stride: (1, stride.0, stride.1),
+                           padding: Conv3DPadding(timeFront: 0, timeBack: 0, top: padding.0, bottom: padding.0,
+                                                  left: padding.1, right: padding.1))
+        return try y.reshaped([y.shape[0], y.shape[2], y.shape[3]])
+    }
+}

@@ -55,11 +55,7 @@ extension CPUBackend {
     }
 
     public func channelRMSNorm(_ x: Tensor, gamma: Tensor, bias: Tensor?) throws -> Tensor {
-        guard x.rank >= 1 else { throw TensorError.invalidArgument(op: "channelRMSNorm", detail: "rank 0") }
-        let c = x.shape[0]
-        guard gamma.count == c, bias.map({ $0.count == c }) ?? true else {
-            throw TensorError.shapeMismatch(op: "channelRMSNorm", detail: "x \(x.shape), gamma \(gamma.shape)")
-        }
+        let c = try checkedChannelRMSNormChannels(x, gamma: gamma, bias: bias)
         let x = x.contiguous(), g = gamma.contiguous(), b = bias?.contiguous()
         let out = Tensor(uninitialized: x.shape)
         let plane = x.count / Swift.max(c, 1)

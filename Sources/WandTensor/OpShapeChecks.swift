@@ -56,3 +56,13 @@ func checkedGroupNormChannels(_ x: Tensor, groups: Int, weight: Tensor?, bias: T
     if let bias, bias.count != c { throw TensorError.shapeMismatch(op: "groupNorm", detail: "bias \(bias.shape)") }
     return c
 }
+
+/// channelRMSNorm's arguments, checked; returns the channel count.
+func checkedChannelRMSNormChannels(_ x: Tensor, gamma: Tensor, bias: Tensor?) throws -> Int {
+    guard x.rank >= 1 else { throw TensorError.invalidArgument(op: "channelRMSNorm", detail: "rank 0") }
+    let c = x.shape[0]
+    guard gamma.count == c, bias.map({ $0.count == c }) ?? true else {
+        throw TensorError.shapeMismatch(op: "channelRMSNorm", detail: "x \(x.shape), gamma \(gamma.shape)")
+    }
+    return c
+}

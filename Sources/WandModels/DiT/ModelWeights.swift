@@ -145,17 +145,6 @@ final class WidenedTensors: @unchecked Sendable {
     func set(_ name: String, _ t: Tensor) { lock.withLock { tensors[name] = t } }
 }
 
-/// A pthread mutex (WandModels avoids Foundation's NSLock).
-final class PthreadMutex: @unchecked Sendable {
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    init() { pthread_mutex_init(mutex, nil) }
-    deinit { pthread_mutex_destroy(mutex); mutex.deallocate() }
-    func withLock<R>(_ body: () throws -> R) rethrows -> R {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return try body()
-    }
-}
 
 /// Parses a config.json; errors name the file (and line/column for JSON syntax).
 func readConfigJSON(_ path: String) throws(ModelError) -> JSONValue {

@@ -65,7 +65,7 @@ extension VulkanBackend {
 
 /// Device copies of small tables computed on the host, by a key naming what they hold.
 final class VulkanTableCache: @unchecked Sendable {
-    private let lock = VulkanLock()
+    private let lock = PthreadMutex()
     private var tables: [String: VulkanBuffer] = [:]
 
     func table(_ key: String, context: VulkanContext, make: () -> [Float]) throws -> VulkanBuffer {

@@ -26,16 +26,6 @@ struct PushConstants {
     }
 }
 
-final class VulkanLock: @unchecked Sendable {
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    init() { pthread_mutex_init(mutex, nil) }
-    deinit { pthread_mutex_destroy(mutex); mutex.deallocate() }
-    func withLock<R>(_ body: () throws -> R) rethrows -> R {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return try body()
-    }
-}
 
 /// One logical device (see wand_vulkan.h): buffers, pipelines made on first use, dispatches.
 /// The C side serializes all calls, so the context may be used from any thread.
@@ -43,7 +33,7 @@ final class VulkanContext: @unchecked Sendable {
     let handle: OpaquePointer
     let info: VulkanDeviceInfo
     let forceStaging: Bool
-    private let lock = VulkanLock()
+    private let lock = PthreadMutex()
     private var pipelines: [String: OpaquePointer] = [:]
     /// Stored weights uploaded by `linear(_:weight: StoredTensor)`.
     let weights = VulkanWeightCache()
@@ -66,7 +56,7 @@ final class VulkanContext: @unchecked Sendable {
 
     deinit { wvk_context_destroy(handle) }
 
-    private static let sharedLock = VulkanLock()
+    private static let sharedLock = PthreadMutex()
     nonisolated(unsafe) private static var sharedContexts: [String: VulkanContext] = [:]
 
     /// One context per device for the process: backends of either precision share its pipelines

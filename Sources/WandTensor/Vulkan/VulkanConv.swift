@@ -14,7 +14,7 @@ extension VulkanBackend {
                        padding p: Conv3DPadding) throws -> Tensor {
         let g = try Conv3DGeometry(x, weight: weight, bias: bias, stride: stride, padding: p)
         let (cin, t, h, w, cout, kt, kh, kw) = (g.cin, g.t, g.h, g.w, g.cout, g.kt, g.kh, g.kw)
-        let (tp, hp, wp, to, ho, wo) = (g.tp, g.hp, g.wp, g.to, g.ho, g.wo)
+        let (to, ho, wo) = (g.to, g.ho, g.wo)
         let dx = try context.contiguousOperand(x), dw = try context.contiguousOperand(weight)
         let db = try bias.map { try context.contiguousOperand($0) }
         let (out, ob) = try context.output([cout, to, ho, wo])
@@ -42,18 +42,6 @@ extension VulkanBackend {
         try context.dispatch(kernel, [dw.buffer, dx.buffer, (db ?? dw).buffer, ob], push,
                              groups: ((n + 63) / 64, (cout + rows - 1) / rows, 1))
         return out
-    }
-
-    public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int)) throws -> Tensor {
-        guard x.rank == 3, weight.rank == 4 else {
-            throw TensorError.shapeMismatch(op: "conv2d", detail: "x \(x.shape), weight \(weight.shape)")
-        }
-        let x3 = try x.reshaped([x.shape[0], 1, x.shape[1], x.shape[2]])
-        let w3 = try weight.reshaped([weight.shape[0], weight.shape[1], 1, weight.shape[2], weight.shape[3]])
-        let y = try conv3d(x3, weight: w3, bias: bias, stride: (1, stride.0, stride.1),
-                           padding: Conv3DPadding(timeFront: 0, timeBack: 0, top: padding.0, bottom: padding.0,
-                                                  left: padding.1, right: padding.1))
-        return try y.reshaped([y.shape[0], y.shape[2], y.shape[3]])
     }
 
     /// Nearest and nearest-exact run on the device; area, bilinear and bicubic (the pipeline's

@@ -93,7 +93,7 @@ final class VulkanWeightCache: @unchecked Sendable {
         let resident: Resident
     }
 
-    private let lock = VulkanLock()
+    private let lock = PthreadMutex()
     private var entries: [Key: Entry] = [:]
 
     var bytes: Int { lock.withLock { entries.values.reduce(0) { $0 + $1.resident.buffer.bytes } } }

@@ -61,11 +61,7 @@ extension VulkanBackend {
     }
 
     public func channelRMSNorm(_ x: Tensor, gamma: Tensor, bias: Tensor?) throws -> Tensor {
-        guard x.rank >= 1 else { throw TensorError.invalidArgument(op: "channelRMSNorm", detail: "rank 0") }
-        let c = x.shape[0]
-        guard gamma.count == c, bias.map({ $0.count == c }) ?? true else {
-            throw TensorError.shapeMismatch(op: "channelRMSNorm", detail: "x \(x.shape), gamma \(gamma.shape)")
-        }
+        let c = try checkedChannelRMSNormChannels(x, gamma: gamma, bias: bias)
         let dx = try context.contiguousOperand(x), dg = try context.contiguousOperand(gamma)
         let db = try bias.map { try context.contiguousOperand($0) }
         let (out, ob) = try context.output(x.shape)
